@@ -1,0 +1,24 @@
+#!/bin/sh
+# Installs the Debian packages munin-rs needs. With --test, also what the test
+# suite compares against (Debian's munin-node, munin master, rrdtool).
+# Debian's own munin-node service is stopped and disabled afterwards: ours
+# takes port 4949.
+set -eu
+SUDO=
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+packages="munin-plugins-core"
+if [ "${1:-}" = "--test" ]; then
+    packages="$packages munin-node munin rrdtool librrd-dev netcat-openbsd python3 procps"
+fi
+missing=
+for p in $packages; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "installing:$missing"
+    $SUDO apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+fi
+if [ -d /run/systemd/system ] && systemctl is-enabled munin-node >/dev/null 2>&1; then
+    $SUDO systemctl disable --now munin-node >/dev/null 2>&1 || true
+fi

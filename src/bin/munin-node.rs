@@ -1,0 +1,123 @@
+//! `munin-node`: the node daemon. See the crate docs and README.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use tokio::signal::unix::{SignalKind, signal};
+
+use munin_rs::node::{self, Node, listen, notify};
+use munin_rs::settings::{Overrides, Settings};
+
+/// A Munin node: serves plugin data to Munin masters on TCP port 4949.
+#[derive(Debug, Parser)]
+#[command(name = "munin-node", version)]
+struct Args {
+    /// munin-node.conf to read (default: the embedded configuration).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Plugin directory (default: `servicedir` in the config, else
+    /// `plugins/` beside the config file, else this repository's `plugins/`).
+    #[arg(long, value_name = "DIR")]
+    servicedir: Option<PathBuf>,
+    /// plugin-conf.d directory (same defaults, with `plugin-conf.d`).
+    #[arg(long, value_name = "DIR")]
+    sconfdir: Option<PathBuf>,
+    /// Accepted for compatibility: this node always stays in the foreground.
+    #[arg(long)]
+    foreground: bool,
+    /// Log debug messages.
+    #[arg(long)]
+    debug: bool,
+    /// Set MUNIN_DEBUG=1 for plugins.
+    #[arg(long)]
+    pidebug: bool,
+    /// Only run plugins owned by root and writable by nobody else.
+    #[arg(long)]
+    paranoia: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let overrides = Overrides {
+        config: args.config.clone(),
+        servicedir: args.servicedir.clone(),
+        sconfdir: args.sconfdir.clone(),
+        sconffile: None,
+        pidebug: args.pidebug,
+        paranoia: args.paranoia,
+    };
+    let (settings, warnings) = match Settings::load(&overrides) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("munin-node: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(e) = munin_rs::logging::init(args.debug, settings.config.log_file.as_deref()) {
+        eprintln!("munin-node: {e:#}");
+        return ExitCode::FAILURE;
+    }
+    for w in &warnings {
+        tracing::warn!("{w}");
+    }
+    if !settings.as_root {
+        tracing::warn!(
+            "not running as root: plugins run as this user, plugin-conf.d user/group are ignored"
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    let result = runtime
+        .context("cannot start the async runtime")
+        .and_then(|rt| rt.block_on(serve(settings)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("munin-node: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> Result<()> {
+    let port = settings.config.port.unwrap_or(4949);
+    let listener = listen::bind(settings.config.host.as_deref(), port).await?;
+    let addr = listener.local_addr()?;
+    let pid_file = settings.config.pid_file.clone();
+    let node = Node::start(settings).await?;
+    if let Some(p) = &pid_file {
+        std::fs::write(p, format!("{}\n", std::process::id()))
+            .with_context(|| format!("cannot write pid_file {}", p.display()))?;
+    }
+    tracing::info!(fqdn = %node.settings.fqdn, "listening on {addr}");
+    notify::ready();
+
+    let mut hup = signal(SignalKind::hangup())?;
+    let reloader = {
+        let node = node.clone();
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                tracing::info!("SIGHUP: reloading plugins and plugin-conf.d");
+                node.reload().await;
+            }
+        })
+    };
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let shutdown = async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    };
+    node::run(listener, node, shutdown).await;
+    reloader.abort();
+    if let Some(p) = &pid_file {
+        let _ = std::fs::remove_file(p);
+    }
+    Ok(())
+}

@@ -1,0 +1,27 @@
+//! munin-rs: a Munin-compatible monitoring system.
+//!
+//! This crate holds the library shared by the binaries in `src/bin/`. The node
+//! server (`munin-node`) and its debugging twin (`munin-run`) are thin `main`s
+//! over the modules below.
+//!
+//! # Layout
+//!
+//! - [`config`]: the configuration files a Munin node reads: `munin-node.conf`
+//!   and the `plugin-conf.d` directory, with the precedence rules of the real
+//!   Munin 2.0 node.
+//! - [`plugin`]: finding plugins in the plugins directory and running one the
+//!   way munin-node does (environment, user and group, timeout, output cap).
+//! - [`node`]: the TCP server speaking the munin-node protocol: access control,
+//!   line framing, command parsing, the per-connection session and the plugin
+//!   registry built at start-up.
+//! - [`settings`]: how command-line options, the config file and the built-in
+//!   defaults combine into the settings both binaries run with.
+//! - [`logging`]: log set-up shared by the binaries.
+//! - [`sys`]: small wrappers over the operating system (host name, root check).
+
+pub mod config;
+pub mod logging;
+pub mod node;
+pub mod plugin;
+pub mod settings;
+pub mod sys;

@@ -1,0 +1,146 @@
+//! The munin-node server.
+//!
+//! Layers, as in mini-redis: [`run`] accepts connections (bounded by
+//! `max_servers`, access-checked by [`access`]) → [`session::serve`] per
+//! connection → [`connection::LineReader`] frames lines → [`command::Command`]
+//! parses one → the session applies it, running plugins through the shared
+//! [`crate::plugin::exec::Runner`]. The set of plugins is a
+//! [`registry::Registry`] built at start-up and swapped whole on reload.
+
+pub mod access;
+pub mod command;
+pub mod connection;
+pub mod listen;
+pub mod notify;
+pub mod registry;
+pub mod session;
+
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use anyhow::Result;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use crate::plugin::exec::Runner;
+use crate::settings::Settings;
+use registry::Registry;
+
+/// A running node: its settings, plugin runner and current plugin set.
+#[derive(Debug)]
+pub struct Node {
+    pub settings: Settings,
+    pub runner: Arc<Runner>,
+    registry: RwLock<Arc<Registry>>,
+}
+
+impl Node {
+    /// Prepares the plugin state directory and discovers the plugins.
+    pub async fn start(settings: Settings) -> Result<Arc<Node>> {
+        settings.prepare_state_dir()?;
+        match crate::plugin::reaper::become_subreaper() {
+            Ok(()) => {
+                tokio::spawn(crate::plugin::reaper::run());
+            }
+            Err(e) => {
+                tracing::warn!(cause = %e, "cannot become a subreaper; orphaned plugin children are left to init")
+            }
+        }
+        let runner = Arc::new(settings.runner());
+        let (registry, diagnostics) = Registry::discover(&settings, &runner).await?;
+        for d in &diagnostics {
+            tracing::warn!("{d}");
+        }
+        tracing::info!(plugins = registry.len(), dir = %settings.servicedir.display(), "plugins discovered");
+        Ok(Arc::new(Node {
+            settings,
+            runner,
+            registry: RwLock::new(Arc::new(registry)),
+        }))
+    }
+
+    /// The current plugin set.
+    pub fn registry(&self) -> Arc<Registry> {
+        // A poisoned lock only means a panic elsewhere while swapping an Arc;
+        // the Arc inside is still whole.
+        Arc::clone(&self.registry.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Re-reads plugin-conf.d and the plugins directory (SIGHUP). On failure
+    /// the current plugin set stays in service.
+    pub async fn reload(&self) {
+        match Registry::discover(&self.settings, &self.runner).await {
+            Ok((registry, diagnostics)) => {
+                for d in &diagnostics {
+                    tracing::warn!("{d}");
+                }
+                tracing::info!(plugins = registry.len(), "plugins reloaded");
+                *self.registry.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(registry);
+            }
+            Err(e) => {
+                tracing::error!(cause = %format!("{e:#}"), "reload failed, keeping the current plugins")
+            }
+        }
+    }
+}
+
+/// Serves connections on `listener` until `shutdown` completes, then waits a
+/// little for open sessions to finish.
+pub async fn run(listener: TcpListener, node: Arc<Node>, shutdown: impl Future<Output = ()>) {
+    let limit = node.settings.max_connections;
+    let slots = Arc::new(Semaphore::new(limit));
+    tokio::select! {
+        _ = accept_loop(&listener, &node, &slots) => {}
+        _ = shutdown => tracing::info!("shutting down"),
+    }
+    drop(listener);
+    // Sessions hold a slot each; all slots back means all sessions ended.
+    let drained =
+        tokio::time::timeout(Duration::from_secs(5), slots.acquire_many(limit as u32)).await;
+    if drained.is_err() {
+        tracing::info!("closing sessions still open after 5 s");
+    }
+}
+
+async fn accept_loop(listener: &TcpListener, node: &Arc<Node>, slots: &Arc<Semaphore>) {
+    let mut backoff = Duration::from_millis(10);
+    let active = Arc::new(AtomicUsize::new(0));
+    loop {
+        // The semaphore is never closed, so acquiring cannot fail.
+        let slot = Arc::clone(slots)
+            .acquire_owned()
+            .await
+            .expect("semaphore open");
+        let (stream, peer) = match listener.accept().await {
+            Ok(conn) => {
+                backoff = Duration::from_millis(10);
+                conn
+            }
+            Err(e) => {
+                // Out of file descriptors and the like: wait, then retry.
+                tracing::error!(cause = %e, "accept failed");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+                continue;
+            }
+        };
+        let ip = access::canonical(peer.ip());
+        if !node.settings.config.access.permits(ip) {
+            tracing::warn!(peer = %ip, "denying connection");
+            continue;
+        }
+        let node = Arc::clone(node);
+        let active = Arc::clone(&active);
+        active.fetch_add(1, Ordering::SeqCst);
+        tokio::spawn(async move {
+            session::serve(stream, ip, node).await;
+            drop(slot);
+            if active.fetch_sub(1, Ordering::SeqCst) == 1 {
+                // The node just went idle: return the burst's memory.
+                crate::sys::release_free_memory();
+            }
+        });
+    }
+}

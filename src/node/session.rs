@@ -1,0 +1,213 @@
+//! One client connection: banner, then commands until `quit`, EOF or a limit.
+//!
+//! Replies are built whole and written with one `write` (the socket also has
+//! TCP_NODELAY), so a reply never waits for the client's delayed ACK; the
+//! real node writes line by line and loses ~40 ms per reply to that.
+//!
+//! Limits per connection: the line length (see [`super::connection`]), an
+//! idle timeout between commands, and `global_timeout` for the whole session,
+//! which also shortens plugin timeouts so that a plugin ends 5 s before the
+//! session does (as the real node's nested timeouts do).
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use super::Node;
+use super::command::Command;
+use super::connection::LineReader;
+use crate::plugin::exec::{Outcome, Report, RunRequest};
+use crate::plugin::output;
+
+/// The protocol version we report: the one whose behaviour we reproduce.
+pub const PROTOCOL_VERSION: &str = "2.0.73";
+/// Longest command line kept; the rest of a longer line is discarded.
+pub const MAX_LINE: usize = 64 * 1024;
+/// Plugins must finish this long before the session deadline.
+const SESSION_MARGIN: Duration = Duration::from_secs(5);
+
+const UNKNOWN_COMMAND: &[u8] =
+    b"# Unknown command. Try cap, list, nodes, config, fetch, version or quit\n";
+const UNKNOWN_SERVICE: &[u8] = b"# Unknown service\n.\n";
+
+/// Per-connection protocol state.
+struct Session {
+    node: Arc<Node>,
+    peer: String,
+    caps: HashSet<String>,
+    /// Sticky: once announced, plugins get `MUNIN_CAP_DIRTYCONFIG=1`.
+    dirtyconfig: bool,
+    deadline: Instant,
+}
+
+/// Why a session ended, for the log.
+enum End {
+    Quit,
+    Eof,
+    Idle,
+    Io(std::io::Error),
+}
+
+/// Serves one accepted (and admitted) connection to completion.
+pub async fn serve(stream: TcpStream, peer: IpAddr, node: Arc<Node>) {
+    let deadline = Instant::now() + node.settings.global_timeout;
+    let mut session = Session {
+        peer: peer.to_string(),
+        node,
+        caps: HashSet::new(),
+        dirtyconfig: false,
+        deadline,
+    };
+    let mut last = String::from("<no command received yet>");
+    let result = tokio::time::timeout_at(deadline, session.run(stream, &mut last)).await;
+    match result {
+        Ok(End::Quit | End::Eof) => {}
+        Ok(End::Idle) => tracing::info!(peer = %session.peer, "closing idle connection"),
+        Ok(End::Io(e)) => tracing::debug!(peer = %session.peer, cause = %e, "connection error"),
+        Err(_) => {
+            tracing::warn!(peer = %session.peer, last = %last, "session reached global_timeout, closing")
+        }
+    }
+}
+
+impl Session {
+    async fn run(&mut self, stream: TcpStream, last: &mut String) -> End {
+        // Replies are written whole; without Nagle nothing waits for an ACK.
+        let _ = stream.set_nodelay(true);
+        let (read, mut write) = stream.into_split();
+        let mut lines = LineReader::new(BufReader::new(read), MAX_LINE);
+        let banner = format!("# munin node at {}\n", self.node.settings.fqdn);
+        if let Err(e) = write.write_all(banner.as_bytes()).await {
+            return End::Io(e);
+        }
+        let idle = self.node.settings.idle_timeout;
+        loop {
+            let line = match tokio::time::timeout(idle, lines.next_line()).await {
+                Err(_) => return End::Idle,
+                Ok(Err(e)) => return End::Io(e),
+                Ok(Ok(None)) => return End::Eof,
+                Ok(Ok(Some(line))) => line,
+            };
+            if line.truncated {
+                tracing::debug!(peer = %self.peer, "command line over {MAX_LINE} bytes cut");
+            }
+            *last = String::from_utf8_lossy(&line.bytes[..line.bytes.len().min(80)]).into_owned();
+            let reply = match Command::parse(&line.bytes) {
+                Command::Quit => return End::Quit,
+                cmd => self.apply(cmd).await,
+            };
+            if let Err(e) = write.write_all(&reply).await {
+                return End::Io(e);
+            }
+        }
+    }
+
+    /// The reply to one command.
+    async fn apply(&mut self, cmd: Command) -> Vec<u8> {
+        let settings = &self.node.settings;
+        match cmd {
+            Command::List(node) => {
+                let node = node.unwrap_or_else(|| settings.fqdn.to_lowercase());
+                let registry = self.node.registry();
+                let multigraph = self.caps.contains("multigraph");
+                let dirty = self.caps.contains("dirtyconfig");
+                let mut reply = registry
+                    .list(&node, multigraph, dirty)
+                    .map(|names| names.join(" "))
+                    .unwrap_or_default()
+                    .into_bytes();
+                reply.push(b'\n');
+                reply
+            }
+            Command::Cap(words) => {
+                self.caps = words.into_iter().collect();
+                if self.caps.contains("dirtyconfig") {
+                    self.dirtyconfig = true;
+                }
+                b"cap multigraph dirtyconfig\n".to_vec()
+            }
+            Command::Version => format!(
+                "munins node on {} version: {PROTOCOL_VERSION}\n",
+                settings.fqdn
+            )
+            .into_bytes(),
+            Command::Nodes => {
+                let mut reply = Vec::new();
+                for node in self.node.registry().nodes() {
+                    reply.extend_from_slice(node.as_bytes());
+                    reply.push(b'\n');
+                }
+                reply.extend_from_slice(b".\n");
+                reply
+            }
+            Command::Fetch(name) => self.run_plugin(&name, None).await,
+            Command::Config(name) => self.run_plugin(&name, Some("config")).await,
+            Command::StartTls => {
+                tracing::info!(peer = %self.peer, "STARTTLS requested; TLS is not supported");
+                UNKNOWN_COMMAND.to_vec()
+            }
+            Command::Unknown => UNKNOWN_COMMAND.to_vec(),
+            Command::Quit => Vec::new(),
+        }
+    }
+
+    async fn run_plugin(&self, name: &[u8], arg: Option<&'static str>) -> Vec<u8> {
+        let registry = self.node.registry();
+        let Some(service) = registry.service(name) else {
+            return UNKNOWN_SERVICE.to_vec();
+        };
+        let spec = &service.spec;
+        let until_end = self.deadline.saturating_duration_since(Instant::now());
+        let req = RunRequest {
+            arg,
+            master_ip: &self.peer,
+            dirtyconfig: self.dirtyconfig,
+            timeout: spec.timeout.min(until_end.saturating_sub(SESSION_MARGIN)),
+        };
+        let report = self.node.runner.run(spec, &req).await;
+        tracing::debug!(plugin = %spec.name, elapsed = ?report.elapsed, "plugin run");
+        log_stderr(&spec.name, &report);
+        let mut reply = Vec::new();
+        match report.outcome {
+            Outcome::Success(out) => {
+                let dropped = output::append_lines(&mut reply, &out);
+                if dropped > 0 {
+                    tracing::warn!(plugin = %spec.name, dropped, "plugin printed lines holding only '.', dropped");
+                }
+            }
+            Outcome::Failed { status, .. } => {
+                tracing::warn!(plugin = %spec.name, %status, "plugin exited with an error");
+                reply.extend_from_slice(b"# Bad exit\n");
+            }
+            Outcome::NotStarted(why) => {
+                tracing::error!(plugin = %spec.name, cause = %why, "plugin could not run");
+                reply.extend_from_slice(b"# Bad exit\n");
+            }
+            Outcome::TimedOut => {
+                tracing::warn!(plugin = %spec.name, timeout = ?req.timeout, "plugin timed out");
+                reply.extend_from_slice(b"# Timed out\n");
+            }
+            Outcome::OutputTooLarge => {
+                tracing::error!(plugin = %spec.name, limit = self.node.settings.max_plugin_output,
+                    "plugin output over the limit (max_plugin_output), discarded");
+                reply.extend_from_slice(b"# Output too large\n");
+            }
+        }
+        reply.extend_from_slice(b".\n");
+        reply
+    }
+}
+
+/// Logs what a plugin wrote to stderr, except `# ` lines (as the real node).
+fn log_stderr(plugin: &str, report: &Report) {
+    for line in output::lines(&report.stderr) {
+        if !line.starts_with(b"# ") {
+            tracing::warn!(plugin, stderr = %String::from_utf8_lossy(line), "plugin error output");
+        }
+    }
+}

@@ -1,0 +1,377 @@
+//! Running one plugin: the child process, its limits, and its clean-up.
+//!
+//! Each run is a child in its own session and process group (`setsid`), with
+//! the plugin's user and groups, umask 002, cwd `/`, stdin `/dev/null`, and
+//! the environment of [`super::env`]. The real node hands the master's socket
+//! to the plugin as stdin; we do not: a plugin has no business on the
+//! master's connection.
+//!
+//! Limits, and what happens when one is hit:
+//! - the run's timeout: the whole process group gets SIGHUP and the caller is
+//!   answered at once with [`Outcome::TimedOut`]; after a grace period the
+//!   group gets SIGKILL and the child is reaped in the background. (The real
+//!   node sleeps through the grace period before answering and never reaps
+//!   the child, leaving a zombie.)
+//! - the output cap: a plugin that writes more than `max_output` bytes to
+//!   stdout is killed with its group, and its output is discarded.
+//! - the caller going away (e.g. the session's own deadline): the process
+//!   group is killed when the run is dropped.
+//!
+//! The group is always signalled before its leader is reaped, so that the
+//! process group id cannot have been reused by an unrelated process.
+
+use std::io;
+use std::path::Path;
+use std::process::{ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::process::Command;
+
+use super::PluginSpec;
+use super::env::BaseEnv;
+use super::identity::{Identity, Switch};
+use super::reaper;
+
+/// How much stderr is kept for the log; the rest is read and dropped.
+const STDERR_KEEP: usize = 64 * 1024;
+
+/// How one run ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Exit status 0; the plugin's stdout.
+    Success(Vec<u8>),
+    /// Non-zero exit or killed by a signal; stdout kept for munin-run only.
+    Failed { status: ExitStatus, stdout: Vec<u8> },
+    /// The plugin did not finish within its timeout.
+    TimedOut,
+    /// The plugin wrote more than the output cap.
+    OutputTooLarge,
+    /// The plugin could not be started (missing user, exec failure, ...).
+    NotStarted(String),
+}
+
+/// The outcome of a run plus what the plugin wrote to stderr.
+#[derive(Debug)]
+pub struct Report {
+    pub outcome: Outcome,
+    pub stderr: Vec<u8>,
+    pub elapsed: Duration,
+}
+
+/// Per-run parameters that come from the connection, not the plugin.
+#[derive(Debug, Clone, Copy)]
+pub struct RunRequest<'a> {
+    /// `Some("config")`, `Some("autoconf")`, ...; `None` for fetch.
+    pub arg: Option<&'a str>,
+    /// The master's address, `""` when no master is involved.
+    pub master_ip: &'a str,
+    pub dirtyconfig: bool,
+    pub timeout: Duration,
+}
+
+/// Runs plugins; shared by all connections.
+#[derive(Debug)]
+pub struct Runner {
+    env: BaseEnv,
+    max_output: usize,
+    kill_grace: Duration,
+}
+
+impl Runner {
+    pub fn new(env: BaseEnv, max_output: usize, kill_grace: Duration) -> Self {
+        Runner {
+            env,
+            max_output,
+            kill_grace,
+        }
+    }
+
+    /// Runs `spec` once and reports how it went. Never panics on plugin
+    /// behaviour; every failure is an [`Outcome`].
+    pub async fn run(&self, spec: &PluginSpec, req: &RunRequest<'_>) -> Report {
+        let started = Instant::now();
+        let report = |outcome, stderr| Report {
+            outcome,
+            stderr,
+            elapsed: started.elapsed(),
+        };
+        let identity = match &spec.identity {
+            Ok(id) => id,
+            Err(why) => return report(Outcome::NotStarted(why.clone()), Vec::new()),
+        };
+        if req.timeout.is_zero() {
+            return report(Outcome::TimedOut, Vec::new());
+        }
+        if let Err(e) = self.ensure_plugstate(identity) {
+            tracing::warn!(plugin = %spec.name, cause = %e, "cannot prepare the plugin state directory");
+        }
+        let argv = command_line(spec, req.arg);
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..])
+            .env_clear()
+            .envs(
+                self.env
+                    .for_run(spec, &identity.user_name, req.master_ip, req.dirtyconfig),
+            )
+            .current_dir("/")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let switch = identity.switch.clone();
+        // SAFETY: the closure runs in the forked child before exec and only
+        // makes async-signal-safe system calls on data prepared beforehand.
+        unsafe {
+            cmd.pre_exec(move || child_setup(switch.as_ref()));
+        }
+        let mut child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) => {
+                let why = format!("cannot start {}: {e}", argv[0]);
+                return report(Outcome::NotStarted(why), Vec::new());
+            }
+        };
+        // A child we just spawned and have not waited for always has a pid.
+        let pid = child.id().expect("unreaped child has a pid");
+        reaper::manage(pid);
+        let pgid = pid as i32;
+        let guard = GroupGuard { pgid, armed: true };
+        let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+            return report(
+                Outcome::NotStarted("no pipes to the child".into()),
+                Vec::new(),
+            );
+        };
+        let max = self.max_output;
+        let collected = tokio::time::timeout(req.timeout, async {
+            let (out, err) = tokio::try_join!(
+                read_capped(stdout, max),
+                read_keep_head(stderr, STDERR_KEEP)
+            )?;
+            let status = child.wait().await.map_err(Collect::Io)?;
+            Ok::<_, Collect>((out, err, status))
+        })
+        .await;
+        match collected {
+            Ok(Ok((stdout, stderr, status))) => {
+                guard.disarm();
+                reaper::unmanage(pid);
+                let outcome = if status.success() {
+                    Outcome::Success(stdout)
+                } else {
+                    Outcome::Failed { status, stdout }
+                };
+                report(outcome, stderr)
+            }
+            Ok(Err(failure)) => {
+                signal_group(pgid, Signal::SIGKILL);
+                guard.disarm();
+                reap_later(child, Duration::ZERO, pgid);
+                let outcome = match failure {
+                    Collect::TooLarge => Outcome::OutputTooLarge,
+                    Collect::Io(e) => Outcome::NotStarted(format!("reading plugin output: {e}")),
+                };
+                report(outcome, Vec::new())
+            }
+            Err(_elapsed) => {
+                signal_group(pgid, Signal::SIGHUP);
+                guard.disarm();
+                reap_later(child, self.kill_grace, pgid);
+                report(Outcome::TimedOut, Vec::new())
+            }
+        }
+    }
+
+    /// Creates `<state root>/<user>` owned by the plugin's user, as the real
+    /// node does before each run.
+    fn ensure_plugstate(&self, identity: &Identity) -> io::Result<()> {
+        let dir = self.env.plugstate(&identity.user_name);
+        if dir.is_dir() {
+            return Ok(());
+        }
+        std::fs::create_dir_all(&dir)?;
+        if identity.switch.is_some() {
+            std::os::unix::fs::chown(&dir, Some(identity.uid), Some(0))?;
+        }
+        Ok(())
+    }
+}
+
+/// The program and arguments: `command` from plugin-conf.d with `%c`
+/// replaced by the plugin path and its argument, or the plugin itself.
+pub fn command_line(spec: &PluginSpec, arg: Option<&str>) -> Vec<String> {
+    let plugin: Vec<String> = std::iter::once(path_string(&spec.path))
+        .chain(arg.map(str::to_string))
+        .collect();
+    match &spec.conf.command {
+        Some(tokens) if !tokens.is_empty() => tokens
+            .iter()
+            .flat_map(|t| {
+                if t == "%c" {
+                    plugin.clone()
+                } else {
+                    vec![t.clone()]
+                }
+            })
+            .collect(),
+        _ => plugin,
+    }
+}
+
+fn path_string(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+/// In the child, between fork and exec.
+fn child_setup(switch: Option<&Switch>) -> io::Result<()> {
+    fn check(rc: libc::c_int) -> io::Result<()> {
+        if rc < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+    // SAFETY: plain system calls with valid arguments; `groups` outlives them.
+    unsafe {
+        check(libc::setsid())?;
+        if let Some(sw) = switch {
+            check(libc::setgroups(sw.groups.len(), sw.groups.as_ptr()))?;
+            check(libc::setgid(sw.gid))?;
+            if sw.uid != 0 {
+                check(libc::setuid(sw.uid))?;
+            }
+        }
+        libc::umask(0o002);
+    }
+    Ok(())
+}
+
+enum Collect {
+    TooLarge,
+    Io(io::Error),
+}
+
+/// Reads everything, failing as soon as more than `cap` bytes arrive.
+async fn read_capped(r: impl AsyncRead + Unpin, cap: usize) -> Result<Vec<u8>, Collect> {
+    let mut buf = Vec::new();
+    let n = r
+        .take(cap as u64 + 1)
+        .read_to_end(&mut buf)
+        .await
+        .map_err(Collect::Io)?;
+    if n > cap {
+        Err(Collect::TooLarge)
+    } else {
+        Ok(buf)
+    }
+}
+
+/// Reads everything, keeping only the first `keep` bytes.
+async fn read_keep_head(mut r: impl AsyncRead + Unpin, keep: usize) -> Result<Vec<u8>, Collect> {
+    let mut kept = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let n = r.read(&mut chunk).await.map_err(Collect::Io)?;
+        if n == 0 {
+            return Ok(kept);
+        }
+        let room = keep.saturating_sub(kept.len());
+        kept.extend_from_slice(&chunk[..n.min(room)]);
+    }
+}
+
+fn signal_group(pgid: i32, sig: Signal) {
+    // ESRCH (the group is already gone) is the expected, harmless case.
+    let _ = killpg(Pid::from_raw(pgid), sig);
+}
+
+/// After `grace`, kills what is left of the group, then reaps the leader.
+/// If the runtime shuts down first (the node stops, munin-run exits), the
+/// guard kills the group on the way out.
+fn reap_later(mut child: tokio::process::Child, grace: Duration, pgid: i32) {
+    tokio::spawn(async move {
+        let guard = GroupGuard { pgid, armed: true };
+        if !grace.is_zero() {
+            // The leader may finish on its own within the grace period; it is
+            // not reaped yet, so the group id stays reserved either way.
+            tokio::time::sleep(grace).await;
+        }
+        drop(guard);
+        let _ = child.wait().await;
+        reaper::unmanage(pgid as u32);
+    });
+}
+
+/// Kills the process group if a run is abandoned half-way (its future dropped).
+struct GroupGuard {
+    pgid: i32,
+    armed: bool,
+}
+
+impl GroupGuard {
+    fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            signal_group(self.pgid, Signal::SIGKILL);
+            // The dropped Child goes to tokio's own orphan queue; either that
+            // queue or our reaper may collect it, both tolerate the other.
+            reaper::unmanage(self.pgid as u32);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::plugin_conf::Section;
+
+    fn spec(command: Option<&[&str]>) -> PluginSpec {
+        PluginSpec {
+            name: "test_cmd".into(),
+            path: "/etc/munin/plugins/test_cmd".into(),
+            conf: Section {
+                command: command.map(|c| c.iter().map(|s| s.to_string()).collect()),
+                ..Section::default()
+            },
+            identity: Err("unused".into()),
+            timeout: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn command_substitutes_percent_c() {
+        let s = spec(Some(&["/usr/bin/env", "VAR_D=11", "%c"]));
+        assert_eq!(
+            command_line(&s, Some("config")),
+            vec![
+                "/usr/bin/env",
+                "VAR_D=11",
+                "/etc/munin/plugins/test_cmd",
+                "config"
+            ]
+        );
+        assert_eq!(
+            command_line(&s, None),
+            vec!["/usr/bin/env", "VAR_D=11", "/etc/munin/plugins/test_cmd"]
+        );
+    }
+
+    #[test]
+    fn plain_plugin_command() {
+        assert_eq!(
+            command_line(&spec(None), Some("autoconf")),
+            vec!["/etc/munin/plugins/test_cmd", "autoconf"]
+        );
+        assert_eq!(
+            command_line(&spec(Some(&[])), None),
+            vec!["/etc/munin/plugins/test_cmd"]
+        );
+    }
+}

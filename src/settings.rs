@@ -1,0 +1,260 @@
+//! The settings `munin-node` and `munin-run` run with.
+//!
+//! Each value comes from the first place that has it: the command line, then
+//! munin-node.conf (`--config FILE`, or the embedded default when absent), then
+//! a built-in default. The plugin directories follow Munin's layout: with a
+//! config file, `<its directory>/plugins` and `<its directory>/plugin-conf.d`
+//! (so `--config /etc/munin/munin-node.conf` serves `/etc/munin/plugins`);
+//! with the embedded config, this repository's `plugins/` and `plugin-conf.d/`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use crate::config::Diagnostic;
+use crate::config::node_conf::{self, NodeConfig};
+use crate::config::plugin_conf::PluginConf;
+use crate::plugin::PluginSpec;
+use crate::plugin::discover::Filter;
+use crate::plugin::env::{BaseEnv, EnvParams};
+use crate::plugin::exec::Runner;
+use crate::plugin::identity::{self, Defaults};
+
+/// The repository's plugin directory, used with the embedded config.
+pub const REPO_PLUGINS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/plugins");
+/// The repository's plugin-conf.d, used with the embedded config.
+pub const REPO_PLUGIN_CONF: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/plugin-conf.d");
+
+/// Plugin timeout when neither plugin-conf.d nor munin-node.conf sets one.
+pub const DEFAULT_PLUGIN_TIMEOUT: Duration = Duration::from_secs(60);
+/// Whole-session limit, as munin-node's default.
+pub const DEFAULT_GLOBAL_TIMEOUT: Duration = Duration::from_secs(900);
+/// A connection that sends nothing for this long is closed.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// Net::Server's default `max_servers`.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+/// Plugin stdout beyond this is refused (the real node has no limit).
+pub const DEFAULT_MAX_PLUGIN_OUTPUT: usize = 16 * 1024 * 1024;
+/// Between SIGHUP and SIGKILL for a plugin that timed out, as the real node.
+pub const KILL_GRACE: Duration = Duration::from_secs(2);
+
+/// What the command line may override.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub servicedir: Option<PathBuf>,
+    pub sconfdir: Option<PathBuf>,
+    /// Read plugin settings from this one file instead of sconfdir (munin-run).
+    pub sconffile: Option<PathBuf>,
+    /// `MUNIN_DEBUG=1` for plugins.
+    pub pidebug: bool,
+    /// Force paranoia on.
+    pub paranoia: bool,
+}
+
+/// Everything needed to serve or run plugins.
+#[derive(Debug)]
+pub struct Settings {
+    pub config: NodeConfig,
+    pub servicedir: PathBuf,
+    pub sconfdir: PathBuf,
+    pub sconffile: Option<PathBuf>,
+    pub fqdn: String,
+    pub plugin_timeout: Duration,
+    pub global_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
+    pub max_plugin_output: usize,
+    pub plugin_state_dir: PathBuf,
+    pub defaults: Defaults,
+    pub as_root: bool,
+    pub pidebug: bool,
+}
+
+impl Settings {
+    /// Loads the config and resolves every setting. Warnings (unknown keys,
+    /// ...) are returned for the caller to log; fatal problems are errors.
+    pub fn load(o: &Overrides) -> Result<(Settings, Vec<Diagnostic>)> {
+        let parsed = match &o.config {
+            Some(path) => node_conf::parse_file(path)?,
+            None => node_conf::embedded(),
+        };
+        let mut config = parsed.config;
+        if o.paranoia {
+            config.paranoia = true;
+        }
+        let (servicedir, sconfdir) = plugin_dirs(&config, o);
+        // Plugins run with cwd "/", so their path must not be relative.
+        let servicedir = std::path::absolute(&servicedir)
+            .with_context(|| format!("plugin directory {}", servicedir.display()))?;
+        let defaults = Defaults::resolve(
+            config.default_plugin_user.as_deref(),
+            config.default_plugin_group.as_deref(),
+        )
+        .map_err(|e| anyhow::anyhow!("{}: {e}", config.source))?;
+        let as_root = crate::sys::is_root();
+        let plugin_state_dir = match &config.plugin_state_dir {
+            Some(p) => config.resolve(p),
+            None if as_root => PathBuf::from("/var/lib/munin-node/plugin-state"),
+            None => std::env::temp_dir()
+                .join(format!("munin-node-{}/plugin-state", nix::unistd::getuid())),
+        };
+        let settings = Settings {
+            fqdn: config.host_name.clone().unwrap_or_else(crate::sys::fqdn),
+            plugin_timeout: config.timeout.unwrap_or(DEFAULT_PLUGIN_TIMEOUT),
+            global_timeout: config.global_timeout.unwrap_or(DEFAULT_GLOBAL_TIMEOUT),
+            idle_timeout: config.idle_timeout.unwrap_or(DEFAULT_IDLE_TIMEOUT),
+            max_connections: config.max_servers.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+            max_plugin_output: config
+                .max_plugin_output
+                .unwrap_or(DEFAULT_MAX_PLUGIN_OUTPUT),
+            servicedir,
+            sconfdir,
+            sconffile: o.sconffile.clone(),
+            plugin_state_dir,
+            defaults,
+            as_root,
+            pidebug: o.pidebug,
+            config,
+        };
+        Ok((settings, parsed.warnings))
+    }
+
+    /// Which files of the plugin directory are plugins.
+    pub fn filter(&self) -> Filter {
+        Filter {
+            ignore: self.config.ignore_files.clone(),
+            paranoia: self.config.paranoia,
+        }
+    }
+
+    /// plugin-conf.d (or `--sconffile`), parsed.
+    pub fn plugin_conf(&self) -> (PluginConf, Vec<Diagnostic>) {
+        match &self.sconffile {
+            Some(f) => PluginConf::load_file(f),
+            None => PluginConf::load_dir(&self.sconfdir, &self.config.ignore_files),
+        }
+    }
+
+    /// Everything needed to run plugin `name`.
+    pub fn spec(&self, name: &str, conf: &PluginConf) -> PluginSpec {
+        let section = conf.resolve(name);
+        PluginSpec {
+            name: name.to_string(),
+            path: self.servicedir.join(name),
+            identity: identity::resolve(name, &section, &self.defaults, self.as_root),
+            timeout: section.timeout.unwrap_or(self.plugin_timeout),
+            conf: section,
+        }
+    }
+
+    /// The plugin runner, with the environment every plugin gets.
+    pub fn runner(&self) -> Runner {
+        let confdir = match &self.config.dir {
+            Some(d) => d.clone(),
+            None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("munin-node"),
+        };
+        let params = EnvParams {
+            fqdn: self.fqdn.clone(),
+            confdir,
+            plugstate_root: self.plugin_state_dir.clone(),
+            debug: self.pidebug,
+        };
+        Runner::new(
+            BaseEnv::new(std::env::vars_os(), &params),
+            self.max_plugin_output,
+            KILL_GRACE,
+        )
+    }
+
+    /// Creates the plugin state root if it is missing (readable by all, so
+    /// that plugins running as other users can reach their own subdirectory).
+    pub fn prepare_state_dir(&self) -> Result<()> {
+        let dir = &self.plugin_state_dir;
+        if !dir.is_dir() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating plugin state directory {}", dir.display()))?;
+        }
+        Ok(())
+    }
+}
+
+fn plugin_dirs(config: &NodeConfig, o: &Overrides) -> (PathBuf, PathBuf) {
+    let pick = |cli: &Option<PathBuf>, key: &Option<PathBuf>, sub: &str, repo: &str| {
+        if let Some(p) = cli {
+            return p.clone();
+        }
+        if let Some(p) = key {
+            return config.resolve(p);
+        }
+        match &config.dir {
+            Some(dir) => dir.join(sub),
+            None => Path::new(repo).to_path_buf(),
+        }
+    };
+    (
+        pick(&o.servicedir, &config.servicedir, "plugins", REPO_PLUGINS),
+        pick(
+            &o.sconfdir,
+            &config.sconfdir,
+            "plugin-conf.d",
+            REPO_PLUGIN_CONF,
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directories_follow_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("munin-node.conf");
+        std::fs::write(&conf, "port 4949\n").unwrap();
+        let o = Overrides {
+            config: Some(conf),
+            ..Overrides::default()
+        };
+        let (s, warnings) = Settings::load(&o).unwrap();
+        assert!(warnings.is_empty());
+        assert_eq!(s.servicedir, dir.path().join("plugins"));
+        assert_eq!(s.sconfdir, dir.path().join("plugin-conf.d"));
+    }
+
+    #[test]
+    fn command_line_beats_config_beats_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("node.conf");
+        std::fs::write(&conf, "servicedir my-plugins\n").unwrap();
+        let o = Overrides {
+            config: Some(conf),
+            sconfdir: Some("/x/conf.d".into()),
+            ..Overrides::default()
+        };
+        let (s, _) = Settings::load(&o).unwrap();
+        assert_eq!(s.servicedir, dir.path().join("my-plugins"));
+        assert_eq!(s.sconfdir, PathBuf::from("/x/conf.d"));
+    }
+
+    #[test]
+    fn embedded_config_serves_the_repository() {
+        let (s, _) = Settings::load(&Overrides::default()).unwrap();
+        assert_eq!(s.servicedir, Path::new(REPO_PLUGINS));
+        assert_eq!(s.plugin_timeout, DEFAULT_PLUGIN_TIMEOUT);
+    }
+
+    #[test]
+    fn missing_config_file_is_an_error_naming_it() {
+        let o = Overrides {
+            config: Some("/nonexistent/munin-node.conf".into()),
+            ..Overrides::default()
+        };
+        let e = Settings::load(&o).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("/nonexistent/munin-node.conf"),
+            "{e:#}"
+        );
+    }
+}

@@ -1,0 +1,55 @@
+//! Small wrappers over the operating system.
+
+use std::ffi::{CStr, CString};
+
+/// Whether the process runs as root (and can switch plugin users).
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// The host's fully qualified name, as the real node finds it: the canonical
+/// name of `hostname()` from the resolver, else the short name.
+pub fn fqdn() -> String {
+    let short = nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_default();
+    if short.is_empty() {
+        return "unknown".to_string();
+    }
+    canonical_name(&short).unwrap_or(short)
+}
+
+/// getaddrinfo(3) with AI_CANONNAME.
+fn canonical_name(host: &str) -> Option<String> {
+    let c_host = CString::new(host).ok()?;
+    // SAFETY: zeroed addrinfo is a valid "no hints" value; we set flags only.
+    let mut hints: libc::addrinfo = unsafe { std::mem::zeroed() };
+    hints.ai_flags = libc::AI_CANONNAME;
+    hints.ai_family = libc::AF_UNSPEC;
+    let mut res: *mut libc::addrinfo = std::ptr::null_mut();
+    // SAFETY: valid C string, hints and out-pointer; freed below.
+    let rc = unsafe { libc::getaddrinfo(c_host.as_ptr(), std::ptr::null(), &hints, &mut res) };
+    if rc != 0 || res.is_null() {
+        return None;
+    }
+    // SAFETY: res is a valid list from getaddrinfo until freeaddrinfo.
+    let name = unsafe {
+        let canon = (*res).ai_canonname;
+        let name = (!canon.is_null()).then(|| CStr::from_ptr(canon).to_string_lossy().into_owned());
+        libc::freeaddrinfo(res);
+        name
+    };
+    name.filter(|n| !n.is_empty())
+}
+
+/// Hands freed heap memory back to the system. glibc keeps freed memory in
+/// per-thread arenas; a daemon that idles between polls should not sit on
+/// the peak of its last burst.
+pub fn release_free_memory() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}

@@ -1,0 +1,199 @@
+//! Debian's real munin-update (2.0.73) polls our node: it must store exactly
+//! the RRD files the node's config implies, holding the values it served.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::{OurNode, is_root, node_fixture, require};
+
+/// Munin's file-name form of a field name.
+fn sanitise(field: &str) -> String {
+    field
+        .chars()
+        .enumerate()
+        .map(|(i, c)| {
+            let ok = if i == 0 {
+                c.is_ascii_alphabetic() || c == '_'
+            } else {
+                c.is_ascii_alphanumeric() || c == '_'
+            };
+            if ok { c } else { '_' }
+        })
+        .collect()
+}
+
+/// `(service, field) -> type` from one plugin's config output.
+fn config_fields(plugin: &str, config: &str) -> Vec<(String, String, String)> {
+    let mut service = plugin.to_string();
+    let mut out: Vec<(String, String, String)> = Vec::new();
+    for line in config.lines() {
+        if let Some(name) = line.strip_prefix("multigraph ") {
+            service = name.trim().to_string();
+            continue;
+        }
+        let Some((key, value)) = line.split_once(' ') else {
+            continue;
+        };
+        let Some((field, attr)) = key.split_once('.') else {
+            continue;
+        };
+        let field = sanitise(field);
+        let entry = match out
+            .iter()
+            .position(|(s, f, _)| *s == service && *f == field)
+        {
+            Some(i) => i,
+            None => {
+                out.push((service.clone(), field.clone(), "GAUGE".into()));
+                out.len() - 1
+            }
+        };
+        if attr == "type" {
+            out[entry].2 = value.trim().to_string();
+        }
+    }
+    out
+}
+
+fn rrdtool(args: &[&str]) -> String {
+    let o = Command::new("rrdtool")
+        .args(args)
+        .output()
+        .expect("rrdtool");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn last_value(path: &Path) -> Option<f64> {
+    let out = rrdtool(&["lastupdate", path.to_str().unwrap()]);
+    out.lines()
+        .rev()
+        .find(|l| l.contains(':'))
+        .and_then(|l| l.split_once(':'))
+        .and_then(|(_, v)| v.trim().parse().ok())
+}
+
+#[test]
+fn real_munin_update_stores_what_our_node_serves() {
+    if !(require("root (munin-update runs as user munin)", is_root())
+        && require(
+            "munin (apt-get install munin)",
+            Path::new("/usr/share/munin/munin-update").exists(),
+        )
+        && require(
+            "rrdtool",
+            Command::new("rrdtool").arg("--version").output().is_ok(),
+        )
+        && require(
+            "user munin",
+            nix::unistd::User::from_name("munin")
+                .ok()
+                .flatten()
+                .is_some(),
+        ))
+    {
+        return;
+    }
+    let (plugins, conf) = node_fixture();
+    let node = OurNode::start("allow ^127\\.0\\.0\\.1$", &plugins, &conf);
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    for d in ["db", "www", "log", "run"] {
+        std::fs::create_dir(w.join(d)).unwrap();
+    }
+    let munin_conf = w.join("munin.conf");
+    std::fs::write(
+        &munin_conf,
+        format!(
+            "dbdir {0}/db\nhtmldir {0}/www\nlogdir {0}/log\nrundir {0}/run\n\n\
+             [fixture;munin-fixture.local]\n    address 127.0.0.1\n    port {1}\n    use_node_name yes\n",
+            w.display(),
+            node.addr.port()
+        ),
+    )
+    .unwrap();
+    let status = Command::new("chown")
+        .args(["-R", "munin:munin"])
+        .arg(w)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = Command::new("runuser")
+        .args([
+            "-u",
+            "munin",
+            "--",
+            "/usr/share/munin/munin-update",
+            "--config_file",
+        ])
+        .arg(&munin_conf)
+        .args(["--debug", "--nofork"])
+        .output()
+        .unwrap();
+    let log =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "munin-update failed:\n{log}");
+    for bad in [
+        "failed to connect",
+        "[FATAL]",
+        "Got unknown reply",
+        "listed no services",
+        "Error updating",
+        "Timeout error",
+    ] {
+        assert!(!log.contains(bad), "munin-update log has {bad:?}:\n{log}");
+    }
+
+    // What the node's config implies, asked the way munin-update asks.
+    let (mut c, _) = node.connect();
+    c.line("cap multigraph dirtyconfig");
+    let listed = c.line("list munin-fixture.local");
+    let mut expected = BTreeSet::new();
+    for plugin in listed.split_whitespace() {
+        for (service, field, kind) in config_fields(plugin, &c.dot(&format!("config {plugin}"))) {
+            let t = kind.chars().next().unwrap().to_ascii_lowercase();
+            expected.insert(format!(
+                "munin-fixture.local-{}-{field}-{t}.rrd",
+                service.replace('.', "-")
+            ));
+        }
+    }
+    let dir: PathBuf = w.join("db/fixture");
+    let actual: BTreeSet<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}\n{log}", dir.display()))
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".rrd"))
+        .collect();
+    assert_eq!(actual, expected, "RRD files");
+
+    for (file, want) in [
+        ("fx_gauge-temp-g", 21.5),
+        ("fx_multi_red-v-g", 10.0),
+        ("fx_multi_blue-v-g", 20.0),
+        ("fx_dirty-mud-g", 3.0),
+        ("fx_alwaysdirty-dust-g", 9.0),
+        ("fx_crlf-a-g", 1.0),
+        ("fx_crlf-b-g", 2.0),
+        ("fx_multigraph-sum-g", 5.0),
+        ("fx_multigraph-left-l-g", 2.0),
+        ("fx_env-one-g", 5.0),
+        ("fx_cmd-four-g", 11.0),
+    ] {
+        let path = dir.join(format!("munin-fixture.local-{file}.rrd"));
+        assert_eq!(last_value(&path), Some(want), "{file}");
+    }
+    for never in ["fx_fail-oops-g", "fx_empty-void-g", "fx_slow-late-g"] {
+        let path = dir.join(format!("munin-fixture.local-{never}.rrd"));
+        assert_eq!(last_value(&path), None, "{never} must hold no value");
+    }
+    let info = rrdtool(&[
+        "info",
+        dir.join("munin-fixture.local-fx_counter-seconds-c.rrd")
+            .to_str()
+            .unwrap(),
+    ]);
+    assert!(info.contains("ds[42].type = \"COUNTER\""), "{info}");
+    assert!(info.contains("ds[42].min = 0.0000000000e+00"), "{info}");
+    assert!(info.contains("step = 300"), "{info}");
+}

@@ -1,0 +1,245 @@
+//! Test support: starting our node and Debian's real munin-node on loopback,
+//! a line-oriented protocol client, and dependency checks.
+//!
+//! A test that needs something the machine lacks (root, the Debian munin
+//! packages) calls [`require`]: under `CI=true` a missing dependency fails
+//! the test; elsewhere the test says loudly that it skipped.
+
+#![allow(dead_code)]
+
+pub mod client;
+pub mod real_node;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub use client::Client;
+
+/// `tests/fixtures/<rel>`.
+pub fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
+}
+
+/// Whether a dependency is present; see the module docs.
+pub fn require(what: &str, present: bool) -> bool {
+    if present {
+        return true;
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("missing test dependency under CI: {what}");
+    }
+    eprintln!("SKIPPED (missing dependency: {what}); run the README test command to install it");
+    false
+}
+
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Debian's munin-node and plugins, and root to run them.
+pub fn require_real_munin() -> bool {
+    require("root", is_root())
+        && require(
+            "munin-node (apt-get install munin-node)",
+            Path::new("/usr/sbin/munin-node").exists(),
+        )
+        && require(
+            "munin-plugins-core",
+            Path::new("/usr/share/munin/plugins/load").exists(),
+        )
+}
+
+/// The ignore list of Debian's shipped munin-node.conf.
+pub const DEBIAN_IGNORES: &str = "ignore_file [\\#~]$\nignore_file DEADJOE$\nignore_file \\.bak$\n\
+    ignore_file %$\nignore_file \\.dpkg-(tmp|new|old|dist)$\nignore_file \\.rpm(save|new)$\n\
+    ignore_file \\.pod$\n";
+
+/// Our munin-node, started as a child process on a free loopback port.
+pub struct OurNode {
+    child: Child,
+    pub addr: SocketAddr,
+    log: Arc<Mutex<String>>,
+    pub dir: tempfile::TempDir,
+}
+
+impl OurNode {
+    /// Starts our node with `extra` appended to a base config (host 127.0.0.1,
+    /// port 0, host_name munin-fixture.local, Debian's ignore list).
+    pub fn start(extra: &str, servicedir: &Path, sconfdir: &Path) -> OurNode {
+        Self::try_start(extra, servicedir, sconfdir)
+            .unwrap_or_else(|log| panic!("node did not start:\n{log}"))
+    }
+
+    /// As [`start`], returning the node's output if it exits instead.
+    pub fn try_start(extra: &str, servicedir: &Path, sconfdir: &Path) -> Result<OurNode, String> {
+        let dir = tempfile::tempdir().unwrap();
+        // Plugins running as nobody must reach their state directory inside.
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        let conf = dir.path().join("munin-node.conf");
+        let text = format!(
+            "host 127.0.0.1\nport 0\nhost_name munin-fixture.local\n{DEBIAN_IGNORES}\
+             plugin_state_dir {}\n{extra}\n",
+            dir.path().join("state").display()
+        );
+        std::fs::write(&conf, text).unwrap();
+        Self::spawn(
+            &[
+                "--config".as_ref(),
+                conf.as_os_str(),
+                "--servicedir".as_ref(),
+                servicedir.as_os_str(),
+                "--sconfdir".as_ref(),
+                sconfdir.as_os_str(),
+            ],
+            dir,
+        )
+    }
+
+    /// Starts `munin-node` with exactly these arguments (tests of the CLI).
+    pub fn spawn(args: &[&std::ffi::OsStr], dir: tempfile::TempDir) -> Result<OurNode, String> {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_munin-node"))
+            .args(args)
+            .env("RUST_LOG", "debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn munin-node");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line.split("listening on ").nth(1)
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(addr.split_whitespace().next().unwrap_or("").to_string());
+                }
+                let mut l = sink.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(addr) => Ok(OurNode {
+                child,
+                addr: addr.parse().expect("listen address"),
+                log,
+                dir,
+            }),
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                std::thread::sleep(Duration::from_millis(100));
+                Err(log.lock().unwrap().clone())
+            }
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until the log contains `needle` (logs arrive asynchronously).
+    pub fn wait_for_log(&self, needle: &str, timeout: Duration) -> bool {
+        let end = Instant::now() + timeout;
+        while Instant::now() < end {
+            if self.log().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    pub fn connect(&self) -> (Client, String) {
+        Client::connect(self.addr)
+    }
+
+    /// Whether the process is still running.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for OurNode {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let end = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < end {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The node fixture: plugins and plugin-conf.d.
+pub fn node_fixture() -> (PathBuf, PathBuf) {
+    (fixture("node/plugins"), fixture("node/plugin-conf.d"))
+}
+
+/// Processes whose parent is `pid` (children and zombies).
+pub fn children_of(pid: u32) -> Vec<(u32, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(p) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid ...
+        let Some(close) = stat.rfind(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+        if fields.get(1).and_then(|f| f.parse::<u32>().ok()) == Some(pid) {
+            out.push((p, format!("{} {}", &stat[..close + 1], fields[0])));
+        }
+    }
+    out
+}
+
+/// Processes in process group `pgid`.
+pub fn group_members(pgid: i32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(p) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
+            continue;
+        };
+        let Some(close) = stat.rfind(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+        if fields.get(2).and_then(|f| f.parse::<i32>().ok()) == Some(pgid) {
+            out.push(p);
+        }
+    }
+    out
+}

@@ -1,0 +1,13 @@
+//! The integration tests: one binary (see STYLE.md §8) that starts the real
+//! binaries on loopback ports and talks to them over TCP, beside Debian's
+//! real munin-node and munin master where a test compares the two.
+
+mod support;
+
+mod munin_run;
+mod munin_update;
+mod node_cli;
+mod node_core_plugins;
+mod node_faults;
+mod node_protocol;
+mod node_vs_real;
