@@ -18,21 +18,28 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+real_port=$(free_port)
+our_port=$(free_port)
+while [ "$our_port" = "$real_port" ]; do our_port=$(free_port); done
+
 cargo build --release --locked --manifest-path "$here/Cargo.toml" --bins
 "$here/scripts/materialize-fixture.sh" "$shared/conformance" "$work/kit"
 kit="$work/kit"
 
 echo "== recording the reference from the real munin-node"
-real_pid=$(PORT=4950 PLUGINS_DIR="$kit/plugins-fixture" PLUGIN_CONF_DIR="$kit/plugin-conf.d-fixture" \
+real_pid=$(PORT=$real_port PLUGINS_DIR="$kit/plugins-fixture" PLUGIN_CONF_DIR="$kit/plugin-conf.d-fixture" \
     RUNDIR="$work/real-node" "$kit/run-real-node.sh")
-python3 "$kit/node-check.py" --record 127.0.0.1:4950 "$work/reference"
+python3 "$kit/node-check.py" --record 127.0.0.1:$real_port "$work/reference"
 kill "$real_pid"
 real_pid=
 
 echo "== starting our node on the same fixture"
 cat > "$work/munin-node.conf" <<CONF
 host 127.0.0.1
-port 4951
+port $our_port
 host_name munin-fixture.local
 allow ^127\.0\.0\.1$
 plugin_state_dir $work/state
@@ -60,9 +67,9 @@ until grep -q "listening on" "$work/our-node.log"; do
 done
 
 echo "== node-check.py (core)"
-python3 "$kit/node-check.py" 127.0.0.1:4951 "$work/reference"
+python3 "$kit/node-check.py" 127.0.0.1:$our_port "$work/reference"
 echo "== node-check.py --quirks"
-python3 "$kit/node-check.py" --quirks 127.0.0.1:4951 "$work/reference"
+python3 "$kit/node-check.py" --quirks 127.0.0.1:$our_port "$work/reference"
 echo "== master-check.sh"
-"$kit/master-check.sh" 127.0.0.1:4951
+"$kit/master-check.sh" 127.0.0.1:$our_port
 echo "== conformance: all passed"

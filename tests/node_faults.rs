@@ -264,3 +264,57 @@ fn own_address() -> Option<IpAddr> {
     let ip = s.local_addr().ok()?.ip();
     (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
 }
+
+#[test]
+fn plugins_get_the_real_nodes_environment_once_each() {
+    let node = faults_node("");
+    let (mut c, _) = node.connect();
+    c.line("cap multigraph dirtyconfig");
+    let reply = c.dot("fetch envdump");
+    let env: Vec<(&str, &str)> = reply
+        .lines()
+        .filter_map(|l| l.strip_prefix("# env "))
+        .filter_map(|kv| kv.split_once('='))
+        .collect();
+    let mut names: Vec<&str> = env.iter().map(|(k, _)| *k).collect();
+    names.sort();
+    let total = names.len();
+    names.dedup();
+    assert_eq!(names.len(), total, "duplicate variables in {reply}");
+    let get = |k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| *v);
+    let user = if is_root() {
+        "nobody".to_string()
+    } else {
+        nix::unistd::User::from_uid(nix::unistd::getuid())
+            .unwrap()
+            .unwrap()
+            .name
+    };
+    let plugstate = node.dir.path().join("state").join(&user);
+    assert_eq!(get("MUNIN_PLUGSTATE"), plugstate.to_str());
+    assert_eq!(
+        get("MUNIN_STATEFILE"),
+        plugstate.join("envdump-127.0.0.1").to_str()
+    );
+    assert_eq!(get("MUNIN_MASTER_IP"), Some("127.0.0.1"));
+    assert_eq!(get("MUNIN_CAP_MULTIGRAPH"), Some("1"));
+    assert_eq!(get("MUNIN_CAP_DIRTYCONFIG"), Some("1"));
+    assert_eq!(get("FQDN"), Some("munin-fixture.local"));
+    assert_eq!(get("LC_ALL"), Some("C"));
+    assert_eq!(get("LANG"), Some("C"));
+    assert_eq!(get("PATH"), Some("/usr/sbin:/usr/bin:/sbin:/bin"));
+    assert_eq!(get("MUNIN_DEBUG"), Some("0"));
+    assert_eq!(get("NOTIFY_SOCKET"), None);
+    if std::path::Path::new("/usr/share/munin").is_dir() {
+        assert_eq!(get("MUNIN_LIBDIR"), Some("/usr/share/munin"));
+    }
+    assert!(reply.contains("# stdin /dev/null\n"), "{reply}");
+    assert!(reply.contains("# cwd /\n"), "{reply}");
+    assert!(reply.contains("# umask 0002\n"), "{reply}");
+    let sid_line = reply.lines().find(|l| l.starts_with("# sid ")).unwrap();
+    let parts: Vec<&str> = sid_line.split_whitespace().collect();
+    assert_eq!(
+        parts[2], parts[4],
+        "the plugin leads its own session: {sid_line}"
+    );
+}

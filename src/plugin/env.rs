@@ -120,7 +120,7 @@ impl BaseEnv {
         self.plugstate_root.join(user_name)
     }
 
-    /// The complete environment for one run, in order (later entries win).
+    /// The complete environment for one run, each variable once.
     pub fn for_run(
         &self,
         spec: &PluginSpec,
@@ -131,14 +131,18 @@ impl BaseEnv {
         let plugstate = self.plugstate(user_name);
         let statefile = plugstate.join(format!("{}-{}", spec.name, master_ip));
         let mut out = self.vars.clone();
-        out.push(("MUNIN_MASTER_IP".into(), master_ip.into()));
-        out.push(("MUNIN_PLUGSTATE".into(), plugstate.into_os_string()));
-        out.push(("MUNIN_STATEFILE".into(), statefile.into_os_string()));
+        let mut set = |k: OsString, v: OsString| match out.iter_mut().find(|(name, _)| *name == k) {
+            Some(slot) => slot.1 = v,
+            None => out.push((k, v)),
+        };
+        set("MUNIN_MASTER_IP".into(), master_ip.into());
+        set("MUNIN_PLUGSTATE".into(), plugstate.into_os_string());
+        set("MUNIN_STATEFILE".into(), statefile.into_os_string());
         if dirtyconfig {
-            out.push(("MUNIN_CAP_DIRTYCONFIG".into(), "1".into()));
+            set("MUNIN_CAP_DIRTYCONFIG".into(), "1".into());
         }
         for (k, v) in &spec.conf.env {
-            out.push((k.into(), v.into()));
+            set(k.into(), v.into());
         }
         out
     }
@@ -200,6 +204,10 @@ mod tests {
         );
         assert_eq!(lookup(&vars, "MUNIN_CAP_DIRTYCONFIG"), Some("1"));
         assert_eq!(lookup(&vars, "MUNIN_CAP_MULTIGRAPH"), Some("1"));
+        let mut names: Vec<_> = vars.iter().map(|(k, _)| k.clone()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), vars.len(), "every variable exactly once");
         let clean = base.for_run(&spec, "nobody", "", false);
         assert_eq!(lookup(&clean, "MUNIN_CAP_DIRTYCONFIG"), None);
     }

@@ -22,18 +22,19 @@
 
 use std::io;
 use std::path::Path;
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::Command;
+use tokio::net::unix::pipe;
 
 use super::PluginSpec;
 use super::env::BaseEnv;
-use super::identity::{Identity, Switch};
+use super::identity::Identity;
 use super::reaper;
+use super::spawn;
 
 /// How much stderr is kept for the log; the rest is read and dropped.
 const STDERR_KEEP: usize = 64 * 1024;
@@ -109,40 +110,40 @@ impl Runner {
             tracing::warn!(plugin = %spec.name, cause = %e, "cannot prepare the plugin state directory");
         }
         let argv = command_line(spec, req.arg);
-        let mut cmd = Command::new(&argv[0]);
-        cmd.args(&argv[1..])
-            .env_clear()
-            .envs(
-                self.env
-                    .for_run(spec, &identity.user_name, req.master_ip, req.dirtyconfig),
-            )
-            .current_dir("/")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let switch = identity.switch.clone();
-        // SAFETY: the closure runs in the forked child before exec and only
-        // makes async-signal-safe system calls on data prepared beforehand.
-        unsafe {
-            cmd.pre_exec(move || child_setup(switch.as_ref()));
-        }
-        let mut child = match cmd.spawn() {
-            Ok(c) => c,
+        let env = self
+            .env
+            .for_run(spec, &identity.user_name, req.master_ip, req.dirtyconfig);
+        let request = spawn::Request {
+            argv: &argv,
+            env: &env,
+            switch: identity.switch.as_ref(),
+        };
+        let spawned = match spawn::spawn(&request) {
+            Ok(s) => s,
             Err(e) => {
                 let why = format!("cannot start {}: {e}", argv[0]);
                 return report(Outcome::NotStarted(why), Vec::new());
             }
         };
-        // A child we just spawned and have not waited for always has a pid.
-        let pid = child.id().expect("unreaped child has a pid");
-        reaper::manage(pid);
-        let pgid = pid as i32;
-        let guard = GroupGuard { pgid, armed: true };
-        let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
-            return report(
-                Outcome::NotStarted("no pipes to the child".into()),
-                Vec::new(),
-            );
+        let pid = spawned.pid;
+        reaper::manage(pid as u32);
+        // setsid made the child the leader of its own process group.
+        let guard = GroupGuard {
+            pgid: pid,
+            armed: true,
+        };
+        let mut child = spawn::Child::new(pid);
+        let pipes = pipe::Receiver::from_owned_fd(spawned.stdout)
+            .and_then(|out| Ok((out, pipe::Receiver::from_owned_fd(spawned.stderr)?)));
+        let (stdout, stderr) = match pipes {
+            Ok(p) => p,
+            Err(e) => {
+                drop(guard);
+                return report(
+                    Outcome::NotStarted(format!("plugin output pipes: {e}")),
+                    Vec::new(),
+                );
+            }
         };
         let max = self.max_output;
         let collected = tokio::time::timeout(req.timeout, async {
@@ -157,7 +158,7 @@ impl Runner {
         match collected {
             Ok(Ok((stdout, stderr, status))) => {
                 guard.disarm();
-                reaper::unmanage(pid);
+                reaper::unmanage(pid as u32);
                 let outcome = if status.success() {
                     Outcome::Success(stdout)
                 } else {
@@ -166,9 +167,9 @@ impl Runner {
                 report(outcome, stderr)
             }
             Ok(Err(failure)) => {
-                signal_group(pgid, Signal::SIGKILL);
+                signal_group(pid, Signal::SIGKILL);
                 guard.disarm();
-                reap_later(child, Duration::ZERO, pgid);
+                reap_later(child, Duration::ZERO);
                 let outcome = match failure {
                     Collect::TooLarge => Outcome::OutputTooLarge,
                     Collect::Io(e) => Outcome::NotStarted(format!("reading plugin output: {e}")),
@@ -176,9 +177,9 @@ impl Runner {
                 report(outcome, Vec::new())
             }
             Err(_elapsed) => {
-                signal_group(pgid, Signal::SIGHUP);
+                signal_group(pid, Signal::SIGHUP);
                 guard.disarm();
-                reap_later(child, self.kill_grace, pgid);
+                reap_later(child, self.kill_grace);
                 report(Outcome::TimedOut, Vec::new())
             }
         }
@@ -224,30 +225,6 @@ fn path_string(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
 
-/// In the child, between fork and exec.
-fn child_setup(switch: Option<&Switch>) -> io::Result<()> {
-    fn check(rc: libc::c_int) -> io::Result<()> {
-        if rc < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(())
-        }
-    }
-    // SAFETY: plain system calls with valid arguments; `groups` outlives them.
-    unsafe {
-        check(libc::setsid())?;
-        if let Some(sw) = switch {
-            check(libc::setgroups(sw.groups.len(), sw.groups.as_ptr()))?;
-            check(libc::setgid(sw.gid))?;
-            if sw.uid != 0 {
-                check(libc::setuid(sw.uid))?;
-            }
-        }
-        libc::umask(0o002);
-    }
-    Ok(())
-}
-
 enum Collect {
     TooLarge,
     Io(io::Error),
@@ -290,17 +267,21 @@ fn signal_group(pgid: i32, sig: Signal) {
 /// After `grace`, kills what is left of the group, then reaps the leader.
 /// If the runtime shuts down first (the node stops, munin-run exits), the
 /// guard kills the group on the way out.
-fn reap_later(mut child: tokio::process::Child, grace: Duration, pgid: i32) {
+fn reap_later(mut child: spawn::Child, grace: Duration) {
     tokio::spawn(async move {
-        let guard = GroupGuard { pgid, armed: true };
+        let guard = GroupGuard {
+            pgid: child.pid,
+            armed: true,
+        };
         if !grace.is_zero() {
             // The leader may finish on its own within the grace period; it is
             // not reaped yet, so the group id stays reserved either way.
             tokio::time::sleep(grace).await;
         }
         drop(guard);
-        let _ = child.wait().await;
-        reaper::unmanage(pgid as u32);
+        if child.wait().await.is_ok() {
+            reaper::unmanage(child.pid as u32);
+        }
     });
 }
 
@@ -320,8 +301,7 @@ impl Drop for GroupGuard {
     fn drop(&mut self) {
         if self.armed {
             signal_group(self.pgid, Signal::SIGKILL);
-            // The dropped Child goes to tokio's own orphan queue; either that
-            // queue or our reaper may collect it, both tolerate the other.
+            // Nobody waits for the leader any more: the orphan reaper will.
             reaper::unmanage(self.pgid as u32);
         }
     }

@@ -5,6 +5,7 @@
 //! - [`env`]: the environment a plugin sees.
 //! - [`exec`]: running one plugin with its timeout, output cap and clean-up.
 //! - [`output`]: turning plugin output into protocol lines.
+//! - [`spawn`]: starting the child process cheaply, as the plugin's user.
 //! - [`reaper`]: reaping the orphans plugins leave behind.
 //!
 //! A [`PluginSpec`] is everything needed to run one plugin, prepared once when
@@ -16,6 +17,7 @@ pub mod exec;
 pub mod identity;
 pub mod output;
 pub mod reaper;
+pub mod spawn;
 
 use std::path::PathBuf;
 use std::time::Duration;
