@@ -1,47 +1,17 @@
 #!/bin/sh
 # Node benchmark for BENCHMARKS.md: Debian's munin-node and ours serve the
-# same shared conformance fixture; the shared measure-node-latency.py times
-# both in the same run, and their idle RSS is read from /proc.
+# same shared conformance fixture; the kit's measure-node-latency.py times
+# both in the same run, and their RSS is read from /proc.
 # Usage: bench-node.sh SHARED_DIR [RUNS]   (as root; needs munin-node installed)
 set -eu
-shared=$(cd "$1" && pwd)
+. "$(dirname "$0")/kit.sh"
 runs=${2:-30}
-here=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d /tmp/munin-rs-bench.XXXXXX)
-chmod 755 "$work"
-real_pid=
-our_pid=
-cleanup() {
-    [ -n "$real_pid" ] && kill "$real_pid" 2>/dev/null || true
-    [ -n "$our_pid" ] && kill "$our_pid" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+kit_setup "$1" >/dev/null 2>&1
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
-
-cargo build --release --locked --manifest-path "$here/Cargo.toml" --bins >/dev/null 2>&1
-"$here/scripts/materialize-fixture.sh" "$shared/conformance" "$work/kit"
-kit="$work/kit"
 real_port=$(free_port)
-real_pid=$(PORT=$real_port PLUGINS_DIR="$kit/plugins-fixture" PLUGIN_CONF_DIR="$kit/plugin-conf.d-fixture" \
-    RUNDIR="$work/real-node" "$kit/run-real-node.sh")
+start_real_node "$real_port"
 our_port=$(free_port)
-cat > "$work/munin-node.conf" <<CONF
-host 127.0.0.1
-port $our_port
-host_name munin-fixture.local
-allow ^127\.0\.0\.1$
-plugin_state_dir $work/state
-ignore_file [\#~]\$
-ignore_file \.dpkg-(tmp|new|old|dist)\$
-CONF
-"$here/target/release/munin-node" --config "$work/munin-node.conf" \
-    --servicedir "$kit/plugins-fixture" --sconfdir "$kit/plugin-conf.d-fixture" 2> "$work/our.log" &
-our_pid=$!
-until grep -q "listening on" "$work/our.log"; do sleep 0.1; done
+start_our_node "$our_port"
 sleep 2
 
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r)"

@@ -39,17 +39,28 @@ pub const DEFAULT_MAX_PLUGIN_OUTPUT: usize = 16 * 1024 * 1024;
 /// Between SIGHUP and SIGKILL for a plugin that timed out, as the real node.
 pub const KILL_GRACE: Duration = Duration::from_secs(2);
 
-/// What the command line may override.
-#[derive(Debug, Clone, Default)]
+/// What the command line may override; the options munin-node and munin-run
+/// share (with munin-run's names).
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct Overrides {
+    /// munin-node.conf to read (default: the embedded configuration).
+    #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Plugin directory (default: `servicedir` in the config, else
+    /// `plugins/` beside the config file, else this repository's `plugins/`).
+    #[arg(long, value_name = "DIR")]
     pub servicedir: Option<PathBuf>,
+    /// plugin-conf.d directory (same defaults, with `plugin-conf.d`).
+    #[arg(long, value_name = "DIR")]
     pub sconfdir: Option<PathBuf>,
     /// Read plugin settings from this one file instead of sconfdir (munin-run).
+    #[arg(skip)]
     pub sconffile: Option<PathBuf>,
-    /// `MUNIN_DEBUG=1` for plugins.
+    /// Set MUNIN_DEBUG=1 for plugins.
+    #[arg(long)]
     pub pidebug: bool,
-    /// Force paranoia on.
+    /// Only run plugins owned by root and writable by nobody else.
+    #[arg(long)]
     pub paranoia: bool,
 }
 

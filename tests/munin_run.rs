@@ -2,7 +2,7 @@
 
 use std::process::{Command, Output};
 
-use crate::support::{is_root, node_fixture, require};
+use crate::support::{fx_env_fetch_as_root, is_root, node_fixture, require};
 
 fn munin_run(args: &[&str]) -> Output {
     let (plugins, conf) = node_fixture();
@@ -64,17 +64,7 @@ fn same_environment_and_user_as_the_node() {
     if !require("root (plugins switch users)", is_root()) {
         return;
     }
-    let nogroup = nix::unistd::Group::from_name("nogroup")
-        .unwrap()
-        .unwrap()
-        .gid
-        .as_raw();
-    assert_eq!(
-        stdout(&munin_run(&["fx_env"])),
-        format!(
-            "one.value 5\ntwo.value 7\nthree.value 2\nfour.value 4\nuid.value 0\ngid.value {nogroup}\n"
-        )
-    );
+    assert_eq!(stdout(&munin_run(&["fx_env"])), fx_env_fetch_as_root());
     assert!(stdout(&munin_run(&["fx_cmd"])).contains("four.value 11\n"));
 }
 

@@ -1,6 +1,5 @@
 //! `munin-node`: the node daemon. See the crate docs and README.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -14,41 +13,19 @@ use munin_rs::settings::{Overrides, Settings};
 #[derive(Debug, Parser)]
 #[command(name = "munin-node", version)]
 struct Args {
-    /// munin-node.conf to read (default: the embedded configuration).
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Plugin directory (default: `servicedir` in the config, else
-    /// `plugins/` beside the config file, else this repository's `plugins/`).
-    #[arg(long, value_name = "DIR")]
-    servicedir: Option<PathBuf>,
-    /// plugin-conf.d directory (same defaults, with `plugin-conf.d`).
-    #[arg(long, value_name = "DIR")]
-    sconfdir: Option<PathBuf>,
+    #[command(flatten)]
+    common: Overrides,
     /// Accepted for compatibility: this node always stays in the foreground.
     #[arg(long)]
     foreground: bool,
     /// Log debug messages.
     #[arg(long)]
     debug: bool,
-    /// Set MUNIN_DEBUG=1 for plugins.
-    #[arg(long)]
-    pidebug: bool,
-    /// Only run plugins owned by root and writable by nobody else.
-    #[arg(long)]
-    paranoia: bool,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let overrides = Overrides {
-        config: args.config.clone(),
-        servicedir: args.servicedir.clone(),
-        sconfdir: args.sconfdir.clone(),
-        sconffile: None,
-        pidebug: args.pidebug,
-        paranoia: args.paranoia,
-    };
-    let (settings, warnings) = match Settings::load(&overrides) {
+    let (settings, warnings) = match Settings::load(&args.common) {
         Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("munin-node: {e:#}");

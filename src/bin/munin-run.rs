@@ -17,27 +17,14 @@ use munin_rs::settings::{Overrides, Settings};
 #[derive(Debug, Parser)]
 #[command(name = "munin-run", version)]
 struct Args {
-    /// munin-node.conf to read (default: the embedded configuration).
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Plugin directory.
-    #[arg(long, value_name = "DIR")]
-    servicedir: Option<PathBuf>,
-    /// plugin-conf.d directory.
-    #[arg(long, value_name = "DIR")]
-    sconfdir: Option<PathBuf>,
+    #[command(flatten)]
+    common: Overrides,
     /// Read plugin settings from this single file instead of plugin-conf.d.
     #[arg(long, value_name = "FILE")]
     sconffile: Option<PathBuf>,
     /// Log debug messages (environment, command line).
     #[arg(long)]
     debug: bool,
-    /// Set MUNIN_DEBUG=1 for the plugin.
-    #[arg(long)]
-    pidebug: bool,
-    /// Only run plugins owned by root and writable by nobody else.
-    #[arg(long)]
-    paranoia: bool,
     /// The plugin (a file name in the plugin directory).
     plugin: String,
     /// config, fetch (the default), autoconf, suggest, ...
@@ -65,12 +52,8 @@ fn run(args: &Args) -> anyhow::Result<ExitCode> {
         anyhow::bail!("invalid characters in argument {a:?}");
     }
     let overrides = Overrides {
-        config: args.config.clone(),
-        servicedir: args.servicedir.clone(),
-        sconfdir: args.sconfdir.clone(),
         sconffile: args.sconffile.clone(),
-        pidebug: args.pidebug,
-        paranoia: args.paranoia,
+        ..args.common.clone()
     };
     let (settings, warnings) = Settings::load(&overrides)?;
     munin_rs::logging::init(args.debug, None)?;

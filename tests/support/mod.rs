@@ -180,19 +180,7 @@ impl OurNode {
 
 impl Drop for OurNode {
     fn drop(&mut self) {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(self.child.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-        let end = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < end {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        terminate(&mut self.child);
     }
 }
 
@@ -201,45 +189,104 @@ pub fn node_fixture() -> (PathBuf, PathBuf) {
     (fixture("node/plugins"), fixture("node/plugin-conf.d"))
 }
 
-/// Processes whose parent is `pid` (children and zombies).
-pub fn children_of(pid: u32) -> Vec<(u32, String)> {
+/// One line of `/proc/<pid>/stat`, the fields the tests look at.
+#[derive(Debug)]
+pub struct ProcStat {
+    pub pid: u32,
+    pub state: String,
+    pub ppid: u32,
+    pub pgrp: i32,
+}
+
+/// Every process on the machine.
+pub fn processes() -> Vec<ProcStat> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(p) = entry.file_name().to_string_lossy().parse::<u32>() else {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
             continue;
         };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
             continue;
         };
-        // pid (comm) state ppid ...
+        // "pid (comm) state ppid pgrp ...": comm may hold spaces.
         let Some(close) = stat.rfind(')') else {
             continue;
         };
-        let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
-        if fields.get(1).and_then(|f| f.parse::<u32>().ok()) == Some(pid) {
-            out.push((p, format!("{} {}", &stat[..close + 1], fields[0])));
-        }
+        let f: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+        let (Some(state), Some(ppid), Some(pgrp)) = (f.first(), f.get(1), f.get(2)) else {
+            continue;
+        };
+        out.push(ProcStat {
+            pid,
+            state: state.to_string(),
+            ppid: ppid.parse().unwrap_or(0),
+            pgrp: pgrp.parse().unwrap_or(0),
+        });
     }
     out
 }
 
+/// Processes whose parent is `pid` (children and zombies).
+pub fn children_of(pid: u32) -> Vec<(u32, String)> {
+    processes()
+        .into_iter()
+        .filter(|p| p.ppid == pid)
+        .map(|p| (p.pid, p.state))
+        .collect()
+}
+
 /// Processes in process group `pgid`.
 pub fn group_members(pgid: i32) -> Vec<u32> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(p) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
-            continue;
-        };
-        let Some(close) = stat.rfind(')') else {
-            continue;
-        };
-        let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
-        if fields.get(2).and_then(|f| f.parse::<i32>().ok()) == Some(pgid) {
-            out.push(p);
+    processes()
+        .into_iter()
+        .filter(|p| p.pgrp == pgid)
+        .map(|p| p.pid)
+        .collect()
+}
+
+/// SIGTERM, up to 10 s to exit, then SIGKILL.
+pub fn terminate(child: &mut Child) {
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+    let end = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < end {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
         }
+        std::thread::sleep(Duration::from_millis(20));
     }
-    out
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Names in the node fixture that are not plugins (ignored, hidden, not
+/// executable, dangling, a directory, no config) or path tricks: never served.
+pub const NOT_SERVED: &[&str] = &[
+    "nosuch",
+    "",
+    "fx_gauge~",
+    "fx_gauge.dpkg-old",
+    ".fx_hidden",
+    "fx_ignored.conf",
+    "fx_bad+name",
+    "fx_notexec",
+    "fx_dangling",
+    "fx_subdir",
+    "fx_noconfig",
+    "../plugins/fx_gauge",
+    "/bin/true",
+    "fx_multi_",
+    "fx_multi_red/../fx_gauge",
+];
+
+/// What fx_env prints as root: plugin-conf.d precedence, user root, group nogroup.
+pub fn fx_env_fetch_as_root() -> String {
+    let nogroup = nix::unistd::Group::from_name("nogroup")
+        .unwrap()
+        .unwrap()
+        .gid
+        .as_raw();
+    format!(
+        "one.value 5\ntwo.value 7\nthree.value 2\nfour.value 4\nuid.value 0\ngid.value {nogroup}\n"
+    )
 }
