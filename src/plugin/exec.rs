@@ -118,15 +118,18 @@ impl Runner {
             env: &env,
             switch: identity.switch.as_ref(),
         };
-        let spawned = match spawn::spawn(&request) {
-            Ok(s) => s,
+        let started_child = reaper::spawn_managed(|| {
+            let s = spawn::spawn(&request)?;
+            Ok((s.pid as u32, s))
+        });
+        let spawned = match started_child {
+            Ok((_, s)) => s,
             Err(e) => {
                 let why = format!("cannot start {}: {e}", argv[0]);
                 return report(Outcome::NotStarted(why), Vec::new());
             }
         };
         let pid = spawned.pid;
-        reaper::manage(pid as u32);
         // setsid made the child the leader of its own process group.
         let guard = GroupGuard {
             pgid: pid,
@@ -279,9 +282,8 @@ fn reap_later(mut child: spawn::Child, grace: Duration) {
             tokio::time::sleep(grace).await;
         }
         drop(guard);
-        if child.wait().await.is_ok() {
-            reaper::unmanage(child.pid as u32);
-        }
+        let _ = child.wait().await;
+        reaper::unmanage(child.pid as u32);
     });
 }
 

@@ -9,8 +9,9 @@
 //!
 //! The node's own plugin children are waited for by the code that spawned
 //! them ([`super::exec`]); they are registered here as *managed* so that the
-//! orphan reaper never takes their exit status. Registration happens right
-//! after spawning, before the spawning task yields.
+//! orphan reaper never takes their exit status. A child is registered under
+//! the same lock that the reaper holds while it checks and reaps a pid, so
+//! even a child that exits at once cannot be taken in between.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -28,9 +29,16 @@ fn with_managed<R>(f: impl FnOnce(&mut HashSet<u32>) -> R) -> R {
     f(guard.get_or_insert_with(HashSet::new))
 }
 
-/// Marks `pid` as waited for by its spawner.
-pub fn manage(pid: u32) {
-    with_managed(|m| m.insert(pid));
+/// Starts a child with `start` (which returns its pid) and marks it as
+/// waited for by its spawner, atomically with respect to the reaper.
+pub fn spawn_managed<T>(
+    start: impl FnOnce() -> std::io::Result<(u32, T)>,
+) -> std::io::Result<(u32, T)> {
+    with_managed(|m| {
+        let (pid, rest) = start()?;
+        m.insert(pid);
+        Ok((pid, rest))
+    })
 }
 
 /// The spawner has reaped `pid` (or handed it to tokio's own orphan queue).
@@ -72,12 +80,14 @@ pub fn reap_orphans() -> usize {
         let (Some(state), Some(ppid)) = (fields.next(), fields.next()) else {
             continue;
         };
-        if state != "Z" || ppid.parse::<u32>() != Ok(me) || with_managed(|m| m.contains(&pid)) {
+        if state != "Z" || ppid.parse::<u32>() != Ok(me) {
             continue;
         }
-        if waitpid(Pid::from_raw(pid as i32), Some(WaitPidFlag::WNOHANG)).is_ok() {
-            reaped += 1;
-        }
+        let took = with_managed(|m| {
+            !m.contains(&pid)
+                && waitpid(Pid::from_raw(pid as i32), Some(WaitPidFlag::WNOHANG)).is_ok()
+        });
+        reaped += usize::from(took);
     }
     reaped
 }
