@@ -16,6 +16,7 @@
 //!   registry built at start-up.
 //! - [`settings`]: how command-line options, the config file and the built-in
 //!   defaults combine into the settings both binaries run with.
+//! - [`tahoe`]: the Tahoe-LAFS plugins of the `tahoe-stats` binary.
 //! - [`logging`]: log set-up shared by the binaries.
 //! - [`sys`]: small wrappers over the operating system (host name, root check).
 
@@ -25,3 +26,4 @@ pub mod node;
 pub mod plugin;
 pub mod settings;
 pub mod sys;
+pub mod tahoe;

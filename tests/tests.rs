@@ -11,3 +11,4 @@ mod node_core_plugins;
 mod node_faults;
 mod node_protocol;
 mod node_vs_real;
+mod tahoe;
