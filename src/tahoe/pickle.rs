@@ -65,6 +65,10 @@ impl fmt::Display for PickleError {
 
 impl std::error::Error for PickleError {}
 
+/// Internal results keep the error boxed: a small `Result` is cheaper to
+/// return from the hot functions of the decoding loop.
+type Res<T> = Result<T, Box<PickleError>>;
+
 #[derive(Clone, Copy, PartialEq)]
 enum Slot {
     Mark,
@@ -107,16 +111,16 @@ struct Decoder<'f> {
 const UNSET: u32 = u32::MAX;
 
 impl<'f> Decoder<'f> {
-    fn bad<T>(&self, why: impl Into<String>) -> Result<T, PickleError> {
-        Err(PickleError::Malformed {
+    fn bad<T>(&self, why: impl Into<String>) -> Res<T> {
+        Err(Box::new(PickleError::Malformed {
             offset: self.at,
             why: why.into(),
-        })
+        }))
     }
 
-    fn take(&mut self, n: usize) -> Result<&'f [u8], PickleError> {
+    fn take(&mut self, n: usize) -> Res<&'f [u8]> {
         if self.file.len() - self.pos < n {
-            return Err(PickleError::Truncated);
+            return Err(Box::new(PickleError::Truncated));
         }
         let s = &self.file[self.pos..self.pos + n];
         self.pos += n;
@@ -124,15 +128,15 @@ impl<'f> Decoder<'f> {
     }
 
     /// The argument up to the next newline (the newline consumed, not returned).
-    fn line(&mut self) -> Result<&'f [u8], PickleError> {
+    fn line(&mut self) -> Res<&'f [u8]> {
         let rest = &self.file[self.pos..];
-        let end = memchr(b'\n', rest).ok_or(PickleError::Truncated)?;
+        let end = memchr(b'\n', rest).ok_or_else(|| Box::new(PickleError::Truncated))?;
         self.pos += end + 1;
         Ok(&rest[..end])
     }
 
     /// A little-endian unsigned number of `n` bytes (1, 2, 4 or 8).
-    fn le(&mut self, n: usize) -> Result<u64, PickleError> {
+    fn le(&mut self, n: usize) -> Res<u64> {
         let b = self.take(n)?;
         Ok(match n {
             1 => b[0] as u64,
@@ -143,10 +147,10 @@ impl<'f> Decoder<'f> {
     }
 
     /// A counted argument: `width` length bytes, then that many bytes.
-    fn counted(&mut self, width: usize) -> Result<(usize, usize), PickleError> {
+    fn counted(&mut self, width: usize) -> Res<(usize, usize)> {
         let len = self.le(width)?;
         if len > (self.file.len() - self.pos) as u64 {
-            return Err(PickleError::Truncated);
+            return Err(Box::new(PickleError::Truncated));
         }
         let start = self.pos;
         self.pos += len as usize;
@@ -170,7 +174,7 @@ impl<'f> Decoder<'f> {
         self.stack.push(Slot::Val(id));
     }
 
-    fn pop(&mut self) -> Result<u32, PickleError> {
+    fn pop(&mut self) -> Res<u32> {
         match self.stack.pop() {
             Some(Slot::Val(id)) => Ok(id),
             Some(Slot::Mark) => self.bad("unexpected mark"),
@@ -178,14 +182,14 @@ impl<'f> Decoder<'f> {
         }
     }
 
-    fn top(&self) -> Result<u32, PickleError> {
+    fn top(&self) -> Res<u32> {
         match self.stack.last() {
             Some(Slot::Val(id)) => Ok(*id),
             _ => self.bad("no value on the stack"),
         }
     }
 
-    fn pop_mark(&mut self) -> Result<Vec<u32>, PickleError> {
+    fn pop_mark(&mut self) -> Res<Vec<u32>> {
         let Some(mark) = self.stack.iter().rposition(|s| *s == Slot::Mark) else {
             return self.bad("no mark on the stack");
         };
@@ -201,7 +205,7 @@ impl<'f> Decoder<'f> {
         Ok(items)
     }
 
-    fn pairs(&self, items: Vec<u32>) -> Result<Vec<(u32, u32)>, PickleError> {
+    fn pairs(&self, items: Vec<u32>) -> Res<Vec<(u32, u32)>> {
         if !items.len().is_multiple_of(2) {
             return self.bad("odd number of items for a dict");
         }
@@ -209,30 +213,27 @@ impl<'f> Decoder<'f> {
     }
 
     /// The list (or set) on top of the stack, to append to.
-    fn top_list(&mut self) -> Result<&mut Vec<u32>, PickleError> {
+    fn top_list(&mut self) -> Res<&mut Vec<u32>> {
         let top = self.top()? as usize;
         match self.store.nodes[top] {
             Node::List(l) => Ok(&mut self.store.lists[l as usize]),
-            _ => Err(PickleError::Malformed {
+            _ => Err(Box::new(PickleError::Malformed {
                 offset: self.at,
                 why: "appending to a value that is not a list".into(),
-            }),
+            })),
         }
     }
 
     /// The dict on top of the stack, to set items in.
-    fn top_dict(&mut self) -> Result<&mut Vec<(u32, u32)>, PickleError> {
+    fn top_dict(&mut self) -> Res<&mut Vec<(u32, u32)>> {
         let top = self.top()? as usize;
         match self.store.nodes[top] {
             Node::Dict(d) => Ok(&mut self.store.dicts[d as usize]),
-            _ => Err(PickleError::Malformed {
-                offset: self.at,
-                why: "setting an item of a value that is not a dict".into(),
-            }),
+            _ => self.bad("setting an item of a value that is not a dict"),
         }
     }
 
-    fn memo_put(&mut self, index: u64) -> Result<(), PickleError> {
+    fn memo_put(&mut self, index: u64) -> Res<()> {
         // Python numbers memo entries from 0 up; an index far beyond the
         // file's size can only be an attempt to make us allocate.
         if index > self.file.len() as u64 {
@@ -250,7 +251,7 @@ impl<'f> Decoder<'f> {
         Ok(())
     }
 
-    fn memo_get(&mut self, index: u64) -> Result<(), PickleError> {
+    fn memo_get(&mut self, index: u64) -> Res<()> {
         match self.memo.get(index as usize) {
             Some(&id) if id != UNSET => {
                 self.stack.push(Slot::Val(id));
@@ -260,7 +261,31 @@ impl<'f> Decoder<'f> {
         }
     }
 
-    fn decimal_index(&self, text: &[u8]) -> Result<u64, PickleError> {
+    /// A PUT/GET index line (`123\n`), read in the same pass that finds
+    /// its end: protocol 0 has one after nearly every value.
+    fn line_index(&mut self) -> Res<u64> {
+        let rest = &self.file[self.pos..];
+        let mut v = 0u64;
+        for (i, &c) in rest.iter().enumerate().take(19) {
+            if c == b'\n' {
+                if i == 0 {
+                    break;
+                }
+                self.pos += i + 1;
+                return Ok(v);
+            }
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            v = v * 10 + d as u64;
+        }
+        // Unusual text (spaces, a very long number): the general path.
+        let text = self.line()?;
+        self.decimal_index(text)
+    }
+
+    fn decimal_index(&self, text: &[u8]) -> Res<u64> {
         match parse_u64(text) {
             Some(i) => Ok(i),
             None => self.bad("bad memo index"),
@@ -268,7 +293,7 @@ impl<'f> Decoder<'f> {
     }
 
     /// INT / LONG text: an i64, or exact decimal text beyond it.
-    fn int_text(&mut self, text: &[u8], long: bool) -> Result<Node, PickleError> {
+    fn int_text(&mut self, text: &[u8], long: bool) -> Res<Node> {
         let text = if long {
             text.strip_suffix(b"L").unwrap_or(text)
         } else {
@@ -300,23 +325,23 @@ impl<'f> Decoder<'f> {
         })
     }
 
-    fn run(&mut self) -> Result<u32, PickleError> {
+    fn run(&mut self) -> Res<u32> {
         loop {
             self.at = self.pos;
             let Some(&op) = self.file.get(self.pos) else {
-                return Err(PickleError::Truncated);
+                return Err(Box::new(PickleError::Truncated));
             };
             self.pos += 1;
             if let Some(name) = forbidden(op) {
-                return Err(PickleError::Forbidden {
+                return Err(Box::new(PickleError::Forbidden {
                     name,
                     offset: self.at,
-                });
+                }));
             }
             match op {
                 b'.' => {
                     if self.pos != self.file.len() {
-                        return Err(PickleError::Trailing { offset: self.pos });
+                        return Err(Box::new(PickleError::Trailing { offset: self.pos }));
                     }
                     return match self.stack.as_slice() {
                         [Slot::Val(root)] => Ok(*root),
@@ -474,8 +499,7 @@ impl<'f> Decoder<'f> {
                     self.top_dict()?.extend(pairs);
                 }
                 b'p' => {
-                    let text = self.line()?;
-                    let i = self.decimal_index(text)?;
+                    let i = self.line_index()?;
                     self.memo_put(i)?;
                 }
                 b'q' => {
@@ -491,8 +515,7 @@ impl<'f> Decoder<'f> {
                     self.memo_put(i)?;
                 }
                 b'g' => {
-                    let text = self.line()?;
-                    let i = self.decimal_index(text)?;
+                    let i = self.line_index()?;
                     self.memo_get(i)?;
                 }
                 b'h' => {
@@ -504,17 +527,17 @@ impl<'f> Decoder<'f> {
                     self.memo_get(i)?;
                 }
                 _ => {
-                    return Err(PickleError::Unknown {
+                    return Err(Box::new(PickleError::Unknown {
                         opcode: op,
                         offset: self.at,
-                    });
+                    }));
                 }
             }
         }
     }
 
     /// A Python 2 STRING argument: a repr() literal in single or double quotes.
-    fn py2_string(&mut self, start: usize, text: &[u8]) -> Result<Span, PickleError> {
+    fn py2_string(&mut self, start: usize, text: &[u8]) -> Res<Span> {
         let quoted = text.len() >= 2
             && (text[0] == b'\'' || text[0] == b'"')
             && text[text.len() - 1] == text[0];
@@ -545,7 +568,7 @@ pub fn decode(store: &mut Store) -> Result<u32, PickleError> {
         };
         // Protocol 0 spends about 16 bytes of file per value.
         d.store.nodes.reserve(file.len() / 16);
-        let result = d.run();
+        let result = d.run().map_err(|e| *e);
         *store = std::mem::take(&mut d.store);
         result
     };

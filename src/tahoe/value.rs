@@ -61,7 +61,7 @@ pub struct Store {
 
 impl Store {
     pub fn bytes(&self, s: Span) -> &[u8] {
-        let buf = if s.heap { &self.heap } else { &self.file };
+        let buf: &[u8] = if s.heap { &self.heap } else { &self.file };
         &buf[s.start as usize..(s.start + s.len) as usize]
     }
 
