@@ -110,6 +110,14 @@ struct Decoder<'f> {
 
 const UNSET: u32 = u32::MAX;
 
+/// The value of a stack slot above the topmost mark (never a mark itself).
+fn slot_id(s: Slot) -> u32 {
+    match s {
+        Slot::Val(id) => id,
+        Slot::Mark => UNSET,
+    }
+}
+
 impl<'f> Decoder<'f> {
     fn bad<T>(&self, why: impl Into<String>) -> Res<T> {
         Err(Box::new(PickleError::Malformed {
@@ -205,6 +213,46 @@ impl<'f> Decoder<'f> {
         Ok(items)
     }
 
+    /// Where the topmost mark is, and the container just below it.
+    fn mark_and_container(&self) -> Res<(usize, u32)> {
+        let Some(mark) = self.stack.iter().rposition(|s| *s == Slot::Mark) else {
+            return self.bad("no mark on the stack");
+        };
+        match mark.checked_sub(1).map(|i| self.stack[i]) {
+            Some(Slot::Val(id)) => Ok((mark, id)),
+            _ => self.bad("no container below the mark"),
+        }
+    }
+
+    /// SETITEMS: the pairs above the mark go into the dict below it, straight
+    /// from the stack (protocols 1+ build every dict this way).
+    fn set_items(&mut self) -> Res<()> {
+        let (mark, container) = self.mark_and_container()?;
+        let items = &self.stack[mark + 1..];
+        if !items.len().is_multiple_of(2) {
+            return self.bad("odd number of items for a dict");
+        }
+        let Node::Dict(d) = self.store.nodes[container as usize] else {
+            return self.bad("setting an item of a value that is not a dict");
+        };
+        let pairs = items.chunks(2).map(|kv| (slot_id(kv[0]), slot_id(kv[1])));
+        self.store.dicts[d as usize].extend(pairs);
+        self.stack.truncate(mark);
+        Ok(())
+    }
+
+    /// APPENDS / ADDITEMS: the items above the mark go into the list below it.
+    fn append_items(&mut self) -> Res<()> {
+        let (mark, container) = self.mark_and_container()?;
+        let Node::List(l) = self.store.nodes[container as usize] else {
+            return self.bad("appending to a value that is not a list");
+        };
+        let items = self.stack[mark + 1..].iter().map(|s| slot_id(*s));
+        self.store.lists[l as usize].extend(items);
+        self.stack.truncate(mark);
+        Ok(())
+    }
+
     fn pairs(&self, items: Vec<u32>) -> Res<Vec<(u32, u32)>> {
         if !items.len().is_multiple_of(2) {
             return self.bad("odd number of items for a dict");
@@ -283,6 +331,32 @@ impl<'f> Decoder<'f> {
         // Unusual text (spaces, a very long number): the general path.
         let text = self.line()?;
         self.decimal_index(text)
+    }
+
+    /// An INT line of 1 to 18 digits without a leading zero (so not Python
+    /// 2's `01`/`00` booleans), consumed; `None` leaves it for the general path.
+    fn line_small_int(&mut self) -> Option<i64> {
+        let rest = &self.file[self.pos..];
+        if rest.first() == Some(&b'0') {
+            return None;
+        }
+        let mut v = 0i64;
+        for (i, &c) in rest.iter().enumerate().take(19) {
+            if c == b'\n' {
+                if i == 0 {
+                    return None;
+                }
+                self.pos += i + 1;
+                return Some(v);
+            }
+            let d = c.wrapping_sub(b'0');
+            // A 19th digit could overflow: leave it to the general path.
+            if d > 9 || i == 18 {
+                return None;
+            }
+            v = v * 10 + d as i64;
+        }
+        None
     }
 
     fn decimal_index(&self, text: &[u8]) -> Res<u64> {
@@ -373,9 +447,20 @@ impl<'f> Decoder<'f> {
                 b'N' => self.push(Node::None),
                 0x88 => self.push(Node::Bool(true)),
                 0x89 => self.push(Node::Bool(false)),
-                b'I' | b'L' => {
+                b'I' => {
+                    // Small non-negative ints (most counters) in one pass.
+                    match self.line_small_int() {
+                        Some(v) => self.push(Node::Int(v)),
+                        None => {
+                            let text = self.line()?;
+                            let node = self.int_text(text, false)?;
+                            self.push(node);
+                        }
+                    }
+                }
+                b'L' => {
                     let text = self.line()?;
-                    let node = self.int_text(text, op == b'L')?;
+                    let node = self.int_text(text, true)?;
                     self.push(node);
                 }
                 b'J' => {
@@ -484,20 +569,13 @@ impl<'f> Decoder<'f> {
                     let v = self.pop()?;
                     self.top_list()?.push(v);
                 }
-                b'e' | 0x90 => {
-                    let items = self.pop_mark()?;
-                    self.top_list()?.extend(items);
-                }
+                b'e' | 0x90 => self.append_items()?,
                 b's' => {
                     let v = self.pop()?;
                     let k = self.pop()?;
                     self.top_dict()?.push((k, v));
                 }
-                b'u' => {
-                    let items = self.pop_mark()?;
-                    let pairs = self.pairs(items)?;
-                    self.top_dict()?.extend(pairs);
-                }
+                b'u' => self.set_items()?,
                 b'p' => {
                     let i = self.line_index()?;
                     self.memo_put(i)?;
@@ -852,6 +930,22 @@ mod tests {
         assert!(err(b"{").contains("not a pickle opcode"));
         assert!(err(b"S'abc\n.").contains("not quoted"));
         assert!(err(b"]N}s.").contains("not a dict"));
+    }
+
+    #[test]
+    fn ints_of_every_width() {
+        for (digits, want) in [
+            ("0", "0"),
+            ("7", "7"),
+            ("-7", "-7"),
+            ("123456789012345678", "123456789012345678"),
+            ("9223372036854775807", "9223372036854775807"),
+            ("9999999999999999999", "9999999999999999999"),
+            ("-9223372036854775809", "-9223372036854775809"),
+        ] {
+            let (s, root) = decode_bytes(format!("I{digits}\n.").as_bytes()).unwrap();
+            assert_eq!(text(s.val(root)), want, "{digits}");
+        }
     }
 
     #[test]
