@@ -3,7 +3,9 @@
 # 40-node and a 3000-node snapshot, as a protocol-0 pickle (what the original
 # Python 2 gatherer wrote) and a protocol-2 one (what ours writes), ours next
 # to the original Python plugin on the same file, timed by hyperfine
-# (apt-get install hyperfine).
+# (apt-get install hyperfine). With valgrind installed, the 3000-node cases
+# are also counted in instructions (callgrind), which the machine's noise
+# does not move.
 # Usage: bench-tahoe.sh ORIGINAL_TAHOE_STATS
 #   ORIGINAL_TAHOE_STATS: a local copy of the original plugin (tahoe-lafs git
 #   blob bd03aaea: `git show bd03aaea > /tmp/tahoe_stats.orig`), never committed.
@@ -14,6 +16,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cargo build --release --locked --manifest-path "$here/Cargo.toml" --bin tahoe-stats >/dev/null 2>&1
 graph=tahoe_storage_operations_get
+# The real interpreter, not a wrapper script (pyenv shims), for valgrind.
+python=$(python3 -c 'import sys; print(sys.executable)')
 ln -s "$here/target/release/tahoe-stats" "$work/$graph"
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r), $(python3 --version)"
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
@@ -37,4 +41,10 @@ r = json.load(open(sys.argv[1]))["results"]
 ours, orig = r[0]["median"] * 1000, r[1]["median"] * 1000
 print("  munin-rs %.2f ms, original %.1f ms (medians of %d): %.0fx faster" % (ours, orig, len(r[0]["times"]), orig / ours))
 PY
+    if [ "$n" -ge 1000 ] && command -v valgrind >/dev/null; then
+        count() { statsfile="$work/stats-$n.pickle" valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null | sed -n 's/.*Collected : //p'; }
+        a=$(count "$work/$graph")
+        b=$(count "$python" "$here/scripts/tahoe-original.py" "$original" "$graph")
+        echo "  instructions: munin-rs $a, original $b: $(python3 -c "print('%.1f' % ($b / $a))")x fewer"
+    fi
 done
