@@ -14,6 +14,8 @@
 //! - [`node`]: the TCP server speaking the munin-node protocol: access control,
 //!   line framing, command parsing, the per-connection session and the plugin
 //!   registry built at start-up.
+//! - [`plugins`]: the built-in plugins of `munin-plugins` (cpu, memory, ...).
+//! - [`proc`]: `ProcRoot`, where built-in plugins read /proc and /sys.
 //! - [`settings`]: how command-line options, the config file and the built-in
 //!   defaults combine into the settings both binaries run with.
 //! - [`tahoe`]: the Tahoe-LAFS plugins of the `tahoe-stats` binary.
@@ -24,6 +26,8 @@ pub mod config;
 pub mod logging;
 pub mod node;
 pub mod plugin;
+pub mod plugins;
+pub mod proc;
 pub mod settings;
 pub mod sys;
 pub mod tahoe;

@@ -151,11 +151,13 @@ impl Settings {
     /// Everything needed to run plugin `name`.
     pub fn spec(&self, name: &str, conf: &PluginConf) -> PluginSpec {
         let section = conf.resolve(name);
+        let path = self.servicedir.join(name);
         PluginSpec {
             name: name.to_string(),
-            path: self.servicedir.join(name),
+            builtin: crate::plugin::builtin::detect(name, &path, &section),
             identity: identity::resolve(name, &section, &self.defaults, self.as_root),
             timeout: section.timeout.unwrap_or(self.plugin_timeout),
+            path,
             conf: section,
         }
     }

@@ -120,7 +120,7 @@ fn run(args: &Args) -> anyhow::Result<ExitCode> {
             );
             ExitCode::FAILURE
         }
-        Outcome::NotStarted(why) => {
+        Outcome::Error(why) => {
             eprintln!("munin-run: {why}");
             ExitCode::FAILURE
         }

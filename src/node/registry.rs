@@ -95,6 +95,9 @@ impl Registry {
             .or_else(|| lines.iter().find_map(|l| output::host_name_line(l)))
             .unwrap_or_else(|| fqdn.to_string())
             .to_lowercase();
+        if let Some(b) = &spec.builtin {
+            tracing::debug!(plugin = %spec.name, builtin = ?b, "runs in-process");
+        }
         let service = Service {
             multigraph: lines.iter().any(|l| output::is_multigraph_line(l)),
             dirty: lines.iter().any(|l| output::is_value_line(l)),
@@ -177,7 +180,7 @@ async fn run_configs(specs: Vec<PluginSpec>, runner: &Arc<Runner>) -> Vec<Report
         .into_iter()
         .map(|r| {
             r.unwrap_or(Report {
-                outcome: Outcome::NotStarted("discovery task failed".into()),
+                outcome: Outcome::Error("discovery task failed".into()),
                 stderr: Vec::new(),
                 elapsed: Default::default(),
             })
@@ -201,6 +204,7 @@ mod tests {
             },
             identity: Err("unused".into()),
             timeout: Duration::from_secs(1),
+            builtin: None,
         }
     }
 

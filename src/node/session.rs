@@ -184,7 +184,7 @@ impl Session {
                 tracing::warn!(plugin = %spec.name, %status, "plugin exited with an error");
                 reply.extend_from_slice(b"# Bad exit\n");
             }
-            Outcome::NotStarted(why) => {
+            Outcome::Error(why) => {
                 tracing::error!(plugin = %spec.name, cause = %why, "plugin could not run");
                 reply.extend_from_slice(b"# Bad exit\n");
             }

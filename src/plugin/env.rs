@@ -183,6 +183,7 @@ mod tests {
             conf,
             identity: Err("unused".into()),
             timeout: Duration::from_secs(1),
+            builtin: None,
         };
         let vars = base.for_run(&spec, "nobody", "10.0.0.5", true);
         assert_eq!(lookup(&vars, "KEEP_ME"), Some("yes"));

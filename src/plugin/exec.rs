@@ -51,7 +51,7 @@ pub enum Outcome {
     /// The plugin wrote more than the output cap.
     OutputTooLarge,
     /// The plugin could not be started (missing user, exec failure, ...).
-    NotStarted(String),
+    Error(String),
 }
 
 /// The outcome of a run plus what the plugin wrote to stderr.
@@ -99,13 +99,24 @@ impl Runner {
             stderr,
             elapsed: started.elapsed(),
         };
-        let identity = match &spec.identity {
-            Ok(id) => id,
-            Err(why) => return report(Outcome::NotStarted(why.clone()), Vec::new()),
-        };
         if req.timeout.is_zero() {
             return report(Outcome::TimedOut, Vec::new());
         }
+        if let Some(b) = &spec.builtin {
+            let user = match &spec.identity {
+                Ok(id) => id.user_name.clone(),
+                Err(_) => super::identity::current().user_name,
+            };
+            let env = self
+                .env
+                .for_run(spec, &user, req.master_ip, req.dirtyconfig);
+            let outcome = super::builtin::run(b, req.arg, env, req.timeout).await;
+            return report(outcome, Vec::new());
+        }
+        let identity = match &spec.identity {
+            Ok(id) => id,
+            Err(why) => return report(Outcome::Error(why.clone()), Vec::new()),
+        };
         if let Err(e) = self.ensure_plugstate(identity) {
             tracing::warn!(plugin = %spec.name, cause = %e, "cannot prepare the plugin state directory");
         }
@@ -126,7 +137,7 @@ impl Runner {
             Ok((_, s)) => s,
             Err(e) => {
                 let why = format!("cannot start {}: {e}", argv[0]);
-                return report(Outcome::NotStarted(why), Vec::new());
+                return report(Outcome::Error(why), Vec::new());
             }
         };
         let pid = spawned.pid;
@@ -143,7 +154,7 @@ impl Runner {
             Err(e) => {
                 drop(guard);
                 return report(
-                    Outcome::NotStarted(format!("plugin output pipes: {e}")),
+                    Outcome::Error(format!("plugin output pipes: {e}")),
                     Vec::new(),
                 );
             }
@@ -175,7 +186,7 @@ impl Runner {
                 reap_later(child, Duration::ZERO);
                 let outcome = match failure {
                     Collect::TooLarge => Outcome::OutputTooLarge,
-                    Collect::Io(e) => Outcome::NotStarted(format!("reading plugin output: {e}")),
+                    Collect::Io(e) => Outcome::Error(format!("reading plugin output: {e}")),
                 };
                 report(outcome, Vec::new())
             }
@@ -324,6 +335,7 @@ mod tests {
             },
             identity: Err("unused".into()),
             timeout: Duration::from_secs(1),
+            builtin: None,
         }
     }
 

@@ -1,5 +1,6 @@
 //! Plugins: finding them and running them the way munin-node does.
 //!
+//! - [`builtin`]: running `munin-plugins` plugins in-process, without a fork.
 //! - [`discover`]: which files of the plugins directory are plugins.
 //! - [`identity`]: the user and groups a plugin runs as.
 //! - [`env`]: the environment a plugin sees.
@@ -11,6 +12,7 @@
 //! A [`PluginSpec`] is everything needed to run one plugin, prepared once when
 //! the node starts (names are resolved to ids then, not on every run).
 
+pub mod builtin;
 pub mod discover;
 pub mod env;
 pub mod exec;
@@ -40,4 +42,7 @@ pub struct PluginSpec {
     pub identity: Result<Identity, String>,
     /// `timeout` from plugin-conf.d, else the node's default.
     pub timeout: Duration,
+    /// Set when the plugin is a link to `munin-plugins` that can run inside
+    /// this process (see [`builtin`]).
+    pub builtin: Option<builtin::Builtin>,
 }

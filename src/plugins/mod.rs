@@ -1,0 +1,255 @@
+//! The built-in plugins of the `munin-plugins` binary: Munin's core system
+//! graphs, read straight from /proc and /sys.
+//!
+//! Adding a plugin touches three places (STYLE.md §2): a file here with a
+//! unit struct implementing [`Plugin`], one entry in [`BUILTIN`], and its
+//! expected output per kernel snapshot under `tests/fixtures/expected/`.
+//!
+//! Every plugin reads through a [`ProcRoot`], with a thin reader and a pure
+//! `parse` per file, and writes the same plugin name, graph names, field
+//! names, types, `min`/`max`, `draw`, `graph_order` and `graph_args` as
+//! Debian's munin-plugins-core equivalent, so a Munin user who switches
+//! keeps every RRD file. Titles, labels and info texts are our own words.
+
+pub mod cpu;
+pub mod entropy;
+pub mod forks;
+pub mod interrupts;
+pub mod load;
+pub mod memory;
+pub mod open_files;
+pub mod processes;
+pub mod procstat;
+pub mod swap;
+pub mod threads;
+pub mod uptime;
+pub mod vmstat;
+
+use std::fmt;
+
+use crate::proc::ProcRoot;
+
+/// Why a plugin could not answer; the message says what and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginError(pub String);
+
+impl fmt::Display for PluginError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for PluginError {}
+
+impl From<std::io::Error> for PluginError {
+    fn from(e: std::io::Error) -> Self {
+        PluginError(e.to_string())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, PluginError>;
+
+/// `autoconf`'s answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Autoconf {
+    Yes,
+    No(String),
+}
+
+/// The environment a plugin sees (plugin-conf.d's `env.*` among it).
+#[derive(Debug, Clone, Default)]
+pub struct Env(pub Vec<(String, String)>);
+
+impl Env {
+    /// The process's own environment.
+    pub fn from_process() -> Env {
+        Env(std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect())
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the master announced multigraph support (munin-node always does).
+    pub fn multigraph(&self) -> bool {
+        self.get("MUNIN_CAP_MULTIGRAPH") == Some("1")
+    }
+}
+
+/// The machine a plugin reads: the snapshot named by `MUNIN_PLUGINS_ROOT`
+/// (tests, or a node graphing a captured machine), else the running one.
+pub fn root_from_env(env: &Env) -> ProcRoot {
+    match env.get("MUNIN_PLUGINS_ROOT") {
+        Some(dir) if !dir.is_empty() => ProcRoot::snapshot(std::path::Path::new(dir)),
+        _ => ProcRoot::system(),
+    }
+}
+
+/// What one run of a plugin sees.
+pub struct Context<'a> {
+    pub root: &'a ProcRoot,
+    /// The part of the name after a wildcard prefix (`eth0` of `if_eth0`),
+    /// empty for plain plugins.
+    pub arg: &'a str,
+    pub env: &'a Env,
+}
+
+/// A built-in plugin.
+pub trait Plugin: Sync {
+    /// Munin's name; a wildcard plugin's name ends in `_` (`if_`).
+    fn name(&self) -> &'static str;
+    fn config(&self, cx: &Context) -> Result<String>;
+    fn fetch(&self, cx: &Context) -> Result<String>;
+    fn autoconf(&self, _cx: &Context) -> Autoconf {
+        Autoconf::Yes
+    }
+    /// For wildcard plugins: the arguments worth linking (interfaces, ...).
+    fn suggest(&self, _cx: &Context) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// Every built-in plugin, by hand (STYLE.md §2).
+pub static BUILTIN: &[&dyn Plugin] = &[
+    &cpu::Cpu,
+    &entropy::Entropy,
+    &forks::Forks,
+    &interrupts::Interrupts,
+    &load::Load,
+    &memory::Memory,
+    &open_files::OpenFiles,
+    &processes::Processes,
+    &swap::Swap,
+    &threads::Threads,
+    &uptime::Uptime,
+    &vmstat::Vmstat,
+];
+
+/// The plugin for a program name and its wildcard argument: an exact name,
+/// else the longest wildcard prefix with something after it.
+pub fn lookup(name: &str) -> Option<(&'static dyn Plugin, &str)> {
+    if let Some(p) = BUILTIN
+        .iter()
+        .find(|p| !p.name().ends_with('_') && p.name() == name)
+    {
+        return Some((*p, ""));
+    }
+    BUILTIN
+        .iter()
+        .filter(|p| {
+            p.name().ends_with('_') && name.len() > p.name().len() && name.starts_with(p.name())
+        })
+        .max_by_key(|p| p.name().len())
+        .map(|p| (*p, &name[p.name().len()..]))
+}
+
+/// The mode a plugin is run in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Config,
+    Fetch,
+    Autoconf,
+    Suggest,
+}
+
+impl Mode {
+    /// Munin's argument (`None` or anything unknown is fetch).
+    pub fn from_arg(arg: Option<&str>) -> Mode {
+        match arg {
+            Some("config") => Mode::Config,
+            Some("autoconf") => Mode::Autoconf,
+            Some("suggest") => Mode::Suggest,
+            _ => Mode::Fetch,
+        }
+    }
+}
+
+/// Runs `plugin` in `mode`; the output is what the plugin prints on stdout.
+pub fn run(plugin: &dyn Plugin, mode: Mode, cx: &Context) -> Result<String> {
+    match mode {
+        Mode::Config => plugin.config(cx),
+        Mode::Fetch => plugin.fetch(cx),
+        Mode::Autoconf => Ok(match plugin.autoconf(cx) {
+            Autoconf::Yes => "yes\n".into(),
+            Autoconf::No(why) => format!("no ({why})\n"),
+        }),
+        Mode::Suggest => Ok(plugin.suggest(cx).into_iter().map(|s| s + "\n").collect()),
+    }
+}
+
+/// Appends `field.attr value` lines.
+pub fn field(out: &mut String, name: &str, attrs: &[(&str, &str)]) {
+    for (attr, value) in attrs {
+        out.push_str(name);
+        out.push('.');
+        out.push_str(attr);
+        out.push(' ');
+        out.push_str(value);
+        out.push('\n');
+    }
+}
+
+/// Appends `key value` lines.
+pub fn lines(out: &mut String, pairs: &[(&str, &str)]) {
+    for (k, v) in pairs {
+        out.push_str(k);
+        out.push(' ');
+        out.push_str(v);
+        out.push('\n');
+    }
+}
+
+/// `FIELD.warning` / `FIELD.critical` from the environment, as Munin's
+/// plugin.sh does: `FIELD_warning`, else `warning` (same for critical).
+pub fn thresholds(out: &mut String, cx: &Context, name: &str) {
+    for level in ["warning", "critical"] {
+        let specific = format!("{name}_{level}");
+        if let Some(v) = cx
+            .env
+            .get(&specific)
+            .or_else(|| cx.env.get(level))
+            .filter(|v| !v.is_empty())
+        {
+            field(out, name, &[(level, v)]);
+        }
+    }
+}
+
+/// A reader's failure, naming the file.
+pub fn missing(what: &str) -> PluginError {
+    PluginError(format!("{what} not found"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_well_formed() {
+        let mut names: Vec<&str> = BUILTIN.iter().map(|p| p.name()).collect();
+        names.sort();
+        let n = names.len();
+        names.dedup();
+        assert_eq!(names.len(), n, "duplicate names");
+        for name in names {
+            assert!(
+                name.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn wildcard_lookup_takes_the_longest_prefix() {
+        assert_eq!(lookup("cpu").map(|(p, a)| (p.name(), a)), Some(("cpu", "")));
+        assert!(lookup("cpux").is_none());
+        assert!(lookup("nosuch").is_none());
+    }
+}
