@@ -12,11 +12,17 @@
 //! keeps every RRD file. Titles, labels and info texts are our own words.
 
 pub mod cpu;
+pub mod df;
 pub mod entropy;
 pub mod forks;
+pub mod if_;
+pub mod if_err_;
 pub mod interrupts;
 pub mod load;
 pub mod memory;
+pub mod mounts;
+pub mod netdev;
+pub mod netstat;
 pub mod open_files;
 pub mod processes;
 pub mod procstat;
@@ -118,11 +124,16 @@ pub trait Plugin: Sync {
 /// Every built-in plugin, by hand (STYLE.md §2).
 pub static BUILTIN: &[&dyn Plugin] = &[
     &cpu::Cpu,
+    &df::Df,
+    &df::DfInode,
     &entropy::Entropy,
     &forks::Forks,
+    &if_::If,
+    &if_err_::IfErr,
     &interrupts::Interrupts,
     &load::Load,
     &memory::Memory,
+    &netstat::Netstat,
     &open_files::OpenFiles,
     &processes::Processes,
     &swap::Swap,
@@ -221,6 +232,34 @@ pub fn thresholds(out: &mut String, cx: &Context, name: &str) {
     }
 }
 
+/// Munin::Plugin's `clean_fieldname`: a leading run of characters outside
+/// `[A-Za-z_]` becomes one `_`, every other character outside
+/// `[A-Za-z0-9_]` becomes `_` (bytewise), and `root` becomes `__root`.
+pub fn clean_fieldname(name: &str) -> String {
+    let b = name.as_bytes();
+    let lead = b
+        .iter()
+        .take_while(|c| !(c.is_ascii_alphabetic() || **c == b'_'))
+        .count();
+    let mut out = String::with_capacity(b.len());
+    if lead > 0 {
+        out.push('_');
+    }
+    for &c in &b[lead..] {
+        out.push(if c.is_ascii_alphanumeric() || c == b'_' {
+            c as char
+        } else {
+            '_'
+        });
+    }
+    if out == "root" { "__root".into() } else { out }
+}
+
+/// A number as Perl prints it by default (`%.15g`, integers plainly).
+pub fn perl_number(x: f64) -> String {
+    crate::tahoe::pyfmt::format_g(x, 15)
+}
+
 /// A reader's failure, naming the file.
 pub fn missing(what: &str) -> PluginError {
     PluginError(format!("{what} not found"))
@@ -247,9 +286,43 @@ mod tests {
     }
 
     #[test]
+    fn perl_clean_fieldname() {
+        for (raw, want) in [
+            ("/dev/sda1", "_dev_sda1"),
+            ("/dev/mapper/vg-root", "_dev_mapper_vg_root"),
+            ("//x/y", "_x_y"),
+            ("/", "_"),
+            ("vg0/lv-data", "vg0_lv_data"),
+            ("dm-3", "dm_3"),
+            ("123abc", "_abc"),
+            ("root", "__root"),
+            ("café", "caf__"),
+        ] {
+            assert_eq!(clean_fieldname(raw), want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn perl_numbers() {
+        assert_eq!(perl_number(53.0), "53");
+        assert_eq!(perl_number(17.766483951957312), "17.7664839519573");
+        assert_eq!(perl_number(3.2409553039854e-05), "3.2409553039854e-05");
+        assert_eq!(perl_number(0.0), "0");
+    }
+
+    #[test]
     fn wildcard_lookup_takes_the_longest_prefix() {
         assert_eq!(lookup("cpu").map(|(p, a)| (p.name(), a)), Some(("cpu", "")));
         assert!(lookup("cpux").is_none());
+        assert_eq!(
+            lookup("if_eth0").map(|(p, a)| (p.name(), a)),
+            Some(("if_", "eth0"))
+        );
+        assert_eq!(
+            lookup("if_err_eth0").map(|(p, a)| (p.name(), a)),
+            Some(("if_err_", "eth0"))
+        );
+        assert!(lookup("if_").is_none(), "a wildcard needs its argument");
         assert!(lookup("nosuch").is_none());
     }
 }
