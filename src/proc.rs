@@ -2,7 +2,10 @@
 //! machine (`/proc`, `/sys`, and file system sizes), so that tests can point
 //! them at a snapshot taken on another kernel.
 //!
-//! A root directory holding `proc/` and `sys/` stands in for the real ones.
+//! A root directory holding `proc/`, `sys/` and `dev/` stands in for the
+//! real ones. Its `time` file, when present, holds the Unix time the
+//! snapshot was taken, so that stateful plugins (diskstats) compute the same
+//! rates on every run.
 //! File system sizes (statvfs) cannot be captured as files; a snapshot holds
 //! them in `statvfs` (one line per mount point: the mount point, then block
 //! size, blocks, free blocks, available blocks, inodes, free inodes; the
@@ -27,6 +30,10 @@ pub struct FsStats {
 pub struct ProcRoot {
     proc: PathBuf,
     sys: PathBuf,
+    dev: PathBuf,
+    /// `None` for the real machine (the system clock), else the snapshot's
+    /// `time` file.
+    clock: Option<PathBuf>,
     /// `None` for the real machine (ask the kernel), else the snapshot's file.
     statvfs: Option<PathBuf>,
 }
@@ -43,6 +50,8 @@ impl ProcRoot {
         ProcRoot {
             proc: "/proc".into(),
             sys: "/sys".into(),
+            dev: "/dev".into(),
+            clock: None,
             statvfs: None,
         }
     }
@@ -52,6 +61,8 @@ impl ProcRoot {
         ProcRoot {
             proc: dir.join("proc"),
             sys: dir.join("sys"),
+            dev: dir.join("dev"),
+            clock: Some(dir.join("time")),
             statvfs: Some(dir.join("statvfs")),
         }
     }
@@ -62,6 +73,26 @@ impl ProcRoot {
 
     pub fn sys_path(&self, rel: &str) -> PathBuf {
         self.sys.join(rel)
+    }
+
+    pub fn dev_path(&self, rel: &str) -> PathBuf {
+        self.dev.join(rel)
+    }
+
+    /// Seconds since the Unix epoch: now, or when the snapshot was taken
+    /// (a snapshot without a `time` file reads the system clock).
+    pub fn now(&self) -> u64 {
+        if let Some(t) = self
+            .clock
+            .as_ref()
+            .and_then(|f| std::fs::read_to_string(f).ok())
+            .and_then(|t| t.trim().parse().ok())
+        {
+            return t;
+        }
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
     }
 
     /// A file under /proc, as text.

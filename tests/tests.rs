@@ -11,4 +11,5 @@ mod node_core_plugins;
 mod node_faults;
 mod node_protocol;
 mod node_vs_real;
+mod plugins_matrix;
 mod tahoe;

@@ -45,7 +45,7 @@ impl Plugin for Entropy {
             .split_whitespace()
             .next()
             .ok_or_else(|| missing("value in /proc/sys/kernel/random/entropy_avail"))?;
-        Ok(format!("entropy.value {v}\n"))
+        Ok(format!("entropy.value {}\n", super::number(v)))
     }
 
     fn autoconf(&self, cx: &Context) -> Autoconf {

@@ -121,7 +121,11 @@ impl Plugin for If {
         let Some(v) = netdev::counters(cx.root, cx.arg, &[("rx_bytes", 0), ("tx_bytes", 8)]) else {
             return Ok(String::new());
         };
-        Ok(format!("down.value {}\nup.value {}\n", v[0], v[1]))
+        Ok(format!(
+            "down.value {}\nup.value {}\n",
+            super::number(&v[0]),
+            super::number(&v[1])
+        ))
     }
 
     fn autoconf(&self, cx: &Context) -> Autoconf {

@@ -90,7 +90,7 @@ impl Plugin for IfErr {
         Ok(fields
             .iter()
             .zip(v)
-            .map(|(f, v)| format!("{f}.value {v}\n"))
+            .map(|(f, v)| format!("{f}.value {}\n", super::number(&v)))
             .collect())
     }
 

@@ -11,8 +11,11 @@
 //! Debian's munin-plugins-core equivalent, so a Munin user who switches
 //! keeps every RRD file. Titles, labels and info texts are our own words.
 
+pub mod blockdev;
 pub mod cpu;
 pub mod df;
+pub mod diskstate;
+pub mod diskstats;
 pub mod entropy;
 pub mod forks;
 pub mod if_;
@@ -126,6 +129,7 @@ pub static BUILTIN: &[&dyn Plugin] = &[
     &cpu::Cpu,
     &df::Df,
     &df::DfInode,
+    &diskstats::Diskstats,
     &entropy::Entropy,
     &forks::Forks,
     &if_::If,
@@ -260,6 +264,19 @@ pub fn perl_number(x: f64) -> String {
     crate::tahoe::pyfmt::format_g(x, 15)
 }
 
+/// A value copied from a kernel file, or `U` (unknown) when it is not a
+/// number: a damaged file must not put garbage on the wire.
+pub fn number(s: &str) -> &str {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let all = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+    if !int.is_empty() && all(int) && all(frac) {
+        s
+    } else {
+        "U"
+    }
+}
+
 /// A reader's failure, naming the file.
 pub fn missing(what: &str) -> PluginError {
     PluginError(format!("{what} not found"))
@@ -299,6 +316,16 @@ mod tests {
             ("café", "caf__"),
         ] {
             assert_eq!(clean_fieldname(raw), want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn kernel_values_or_unknown() {
+        for ok in ["0", "123", "-1", "0.97"] {
+            assert_eq!(number(ok), ok);
+        }
+        for bad in ["", "-", "32xx", "1 2", ".5", "1.2.3", "x"] {
+            assert_eq!(number(bad), "U", "{bad:?}");
         }
     }
 

@@ -116,12 +116,12 @@ impl Plugin for Netstat {
         let mut out = String::from("multigraph netstat\n");
         for (name, counter) in FIELDS {
             if let Some(v) = get(counter) {
-                out.push_str(&format!("{name}.value {v}\n"));
+                out.push_str(&format!("{name}.value {}\n", super::number(v)));
             }
         }
         out.push_str("\nmultigraph netstat_established\n");
         if let Some(v) = get("CurrEstab") {
-            out.push_str(&format!("established.value {v}\n"));
+            out.push_str(&format!("established.value {}\n", super::number(v)));
         }
         Ok(out)
     }

@@ -51,7 +51,7 @@ impl Plugin for Vmstat {
 
     fn fetch(&self, cx: &Context) -> Result<String> {
         let s = procstat::parse(&cx.root.read_proc("stat")?);
-        let show = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_default();
+        let show = |v: Option<u64>| v.map_or("U".to_string(), |n| n.to_string());
         Ok(format!(
             "wait.value {}\nsleep.value {}\n",
             show(s.procs_running),
