@@ -6,10 +6,13 @@ mod support;
 
 mod munin_run;
 mod munin_update;
+mod node_builtin;
 mod node_cli;
 mod node_core_plugins;
 mod node_faults;
 mod node_protocol;
 mod node_vs_real;
+mod plugins_check;
 mod plugins_matrix;
+mod plugins_vs_core;
 mod tahoe;

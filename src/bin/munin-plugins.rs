@@ -1,18 +1,26 @@
 //! `munin-plugins`: Munin's core system plugins in one program, chosen by the
 //! name it is called by (symlink it as `cpu`, `if_eth0`, ...), or run as
-//! `munin-plugins NAME [config|fetch|autoconf|suggest]`. See README.
+//! `munin-plugins NAME [config|fetch|autoconf|suggest]`, or as a Nagios
+//! check with `--check`. See README.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use munin_rs::plugins::{self, Autoconf, BUILTIN, Context, Env, Mode};
+use std::time::Duration;
+
+use munin_rs::config::plugin_conf::PluginConf;
+use munin_rs::plugins::{self, Autoconf, BUILTIN, Context, Env, Mode, check};
 use munin_rs::proc::ProcRoot;
 
 const USAGE: &str = "usage: munin-plugins NAME [config|fetch|autoconf|suggest]
+       munin-plugins NAME --check [--sconfdir DIR]
        munin-plugins --list
        munin-plugins --suggest-links DIR
        (any of these with --root SNAPSHOT_DIR to read a /proc snapshot)
+--check judges the values against the plugin's warning/critical limits
+(env.<field>_warning and the like from plugin-conf.d, by default
+/etc/munin/plugin-conf.d) and exits 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 Or symlink munin-plugins into a munin plugin directory under a plugin name.
 ";
 
@@ -29,15 +37,96 @@ fn main() -> ExitCode {
         root = ProcRoot::snapshot(Path::new(&dir));
         args.drain(i..i + 2);
     }
+    let sconfdir = match take_option(&mut args, "--sconfdir") {
+        Ok(dir) => dir.map(PathBuf::from),
+        Err(e) => {
+            eprintln!("munin-plugins: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let check = take_flag(&mut args, "--check");
     let name = Path::new(&argv0)
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("")
         .to_string();
+    if check {
+        let plugin = if name == "munin-plugins" || name == "munin_plugins" {
+            args.first().cloned().unwrap_or_default()
+        } else {
+            name
+        };
+        return run_check(&plugin, &root, env, sconfdir.as_deref());
+    }
     if name == "munin-plugins" || name == "munin_plugins" {
         return run_self(&args, &root, &env, &argv0);
     }
     run_plugin(&name, args.first().map(String::as_str), &root, &env)
+}
+
+/// Removes `flag` from `args`; whether it was there.
+fn take_flag(args: &mut Vec<String>, flag: &str) -> bool {
+    let at = args.iter().position(|a| a == flag);
+    if let Some(i) = at {
+        args.remove(i);
+    }
+    at.is_some()
+}
+
+/// Removes `option VALUE` from `args`.
+fn take_option(args: &mut Vec<String>, option: &str) -> Result<Option<String>, String> {
+    let Some(i) = args.iter().position(|a| a == option) else {
+        return Ok(None);
+    };
+    let Some(value) = args.get(i + 1).cloned() else {
+        return Err(format!("{option} needs a value"));
+    };
+    args.drain(i..i + 2);
+    Ok(Some(value))
+}
+
+/// Check mode: the plugin's values against its limits, as a Nagios plugin.
+fn run_check(name: &str, root: &ProcRoot, mut env: Env, sconfdir: Option<&Path>) -> ExitCode {
+    let Some((plugin, wildcard)) = plugins::lookup(name) else {
+        println!("UNKNOWN: no plugin called {name:?}");
+        return ExitCode::from(3);
+    };
+    let default = Path::new("/etc/munin/plugin-conf.d");
+    let dir = sconfdir.or_else(|| default.is_dir().then_some(default));
+    if let Some(dir) = dir {
+        let (conf, diags) = PluginConf::load_dir(dir, &[]);
+        for d in diags {
+            eprintln!("munin-plugins: {d}");
+        }
+        env.0.extend(conf.resolve(name).env);
+    }
+    // Check runs have no munin-node to give them a state file (diskstats).
+    let scratch = tempfile_dir();
+    if env.get("MUNIN_STATEFILE").is_none() {
+        env.0.push((
+            "MUNIN_STATEFILE".into(),
+            scratch.join("state").display().to_string(),
+        ));
+    }
+    if env.get("MUNIN_CAP_MULTIGRAPH").is_none() {
+        env.0.push(("MUNIN_CAP_MULTIGRAPH".into(), "1".into()));
+    }
+    let cx = Context {
+        root,
+        arg: wildcard,
+        env: &env,
+    };
+    let (status, line) = check::check(plugin, &cx, Duration::from_secs(1));
+    let _ = std::fs::remove_dir_all(&scratch);
+    println!("{line}");
+    ExitCode::from(status as u8)
+}
+
+/// A private directory for one check run's scratch state.
+fn tempfile_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("munin-plugins-check.{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    dir
 }
 
 fn run_self(args: &[String], root: &ProcRoot, env: &Env, argv0: &str) -> ExitCode {

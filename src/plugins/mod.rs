@@ -12,6 +12,7 @@
 //! keeps every RRD file. Titles, labels and info texts are our own words.
 
 pub mod blockdev;
+pub mod check;
 pub mod cpu;
 pub mod df;
 pub mod diskstate;
