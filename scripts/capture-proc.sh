@@ -53,7 +53,6 @@ for p in $(ls /proc | grep -E '^[0-9]+$' | sort -n); do
     ((n < processes)) || break
     [[ -r /proc/$p/stat ]] || continue
     copy "/proc/$p/stat" "proc/$p/stat"
-    copy "/proc/$p/status" "proc/$p/status"
     n=$((n + 1))
 done
 

@@ -1,24 +1,19 @@
 #!/bin/sh
 # Fills the repository's plugins/ directory (what the embedded config serves)
-# with symlinks: Debian's munin-plugins-core graphs whose autoconf says yes on
-# this machine (as munin-node-configure would pick them), if_/if_err_ for
-# every network interface but loopback, and the tahoe-stats graphs when the
-# snapshot named in plugin-conf.d/tahoe is there.
+# with symlinks: our munin-plugins under every name whose autoconf says yes
+# on this machine (cpu, load, ..., if_<iface> for each interface, as
+# munin-node-configure would pick them; the node runs these in-process),
+# and the tahoe-stats graphs when the snapshot named in plugin-conf.d/tahoe
+# is there.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 dir="$here/plugins"
-core=/usr/share/munin/plugins
 mkdir -p "$dir"
-for p in cpu load memory df df_inode uptime processes netstat diskstats swap forks threads entropy open_files interrupts vmstat; do
-    [ -x "$core/$p" ] || continue
-    if MUNIN_LIBDIR=/usr/share/munin "$core/$p" autoconf 2>/dev/null | grep -q '^yes'; then
-        ln -sfn "$core/$p" "$dir/$p"
-    fi
-done
-for iface in $(ls /sys/class/net); do
-    [ "$iface" = lo ] && continue
-    ln -sfn "$core/if_" "$dir/if_$iface"
-    ln -sfn "$core/if_err_" "$dir/if_err_$iface"
+plugins="$here/target/release/munin-plugins"
+# Earlier versions linked Debian's scripts under the same names.
+find "$dir" -maxdepth 1 -type l -lname '/usr/share/munin/plugins/*' -delete
+"$plugins" --suggest-links "$dir" | while read -r _ _ target link; do
+    eval "ln -sfn $target $link"
 done
 
 # tahoe-stats: every snapshot graph, plus tahoe-files and tahoe-storagespace

@@ -130,6 +130,12 @@ fn tempfile_dir() -> PathBuf {
 }
 
 fn run_self(args: &[String], root: &ProcRoot, env: &Env, argv0: &str) -> ExitCode {
+    // Choosing plugins for a munin-node, which always offers multigraph.
+    let mut node_env = env.clone();
+    if node_env.get("MUNIN_CAP_MULTIGRAPH").is_none() {
+        node_env.0.push(("MUNIN_CAP_MULTIGRAPH".into(), "1".into()));
+    }
+    let env = &node_env;
     match args.first().map(String::as_str) {
         None | Some("--help" | "-h") => {
             print!("{USAGE}");

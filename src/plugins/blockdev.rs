@@ -94,10 +94,11 @@ pub fn read_counters(root: &ProcRoot) -> Result<Vec<(String, Counters)>> {
     let mut out = Vec::new();
     for name in &names {
         let rel = format!("block/{name}/stat");
-        if !root.sys_path(&rel).exists() {
-            continue;
-        }
-        let text = root.read_sys(&rel)?;
+        let text = match root.read_sys(&rel) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e.into()),
+        };
         let fields: Vec<&str> = text.split_whitespace().collect();
         let c = Counters::parse(&fields)
             .map_err(|e| PluginError(format!("{}: {e}", root.sys_path(&rel).display())))?;

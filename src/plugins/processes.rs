@@ -122,13 +122,9 @@ impl Plugin for Processes {
 
     fn fetch(&self, cx: &Context) -> Result<String> {
         let mut counts = [0u64; 9];
-        for pid in cx.root.pids() {
-            // A process may exit between listing and reading: skip it.
-            let Ok(stat) = cx.root.read_proc(&format!("{pid}/stat")) else {
-                continue;
-            };
-            let Some(state) = parse_state(&stat) else {
-                continue;
+        cx.root.each_process("stat", |_, stat| {
+            let Some(state) = parse_state(stat) else {
+                return;
             };
             counts[0] += 1;
             for (i, (_, s)) in FETCH.iter().enumerate().skip(1) {
@@ -136,7 +132,7 @@ impl Plugin for Processes {
                     counts[i] += 1;
                 }
             }
-        }
+        });
         Ok(FETCH
             .iter()
             .zip(counts)

@@ -1,5 +1,9 @@
-//! `threads`: threads of all processes, summed from the `Threads:` line of
-//! each /proc/<pid>/status. Like Munin's plugin it takes no thresholds.
+//! `threads`: threads of all processes. Munin's plugin sums the `Threads:`
+//! line of every /proc/<pid>/status; we read the same count from
+//! /proc/<pid>/stat (field 20, cheaper for the kernel to write), or, where
+//! /proc shows every task of the kernel, take the kernel's own total from
+//! /proc/loadavg without reading a file per process. Like Munin's plugin it
+//! takes no thresholds.
 
 use super::{Autoconf, Context, Plugin, Result, field, lines};
 
@@ -10,6 +14,48 @@ pub fn parse_threads(status: &str) -> Option<u64> {
     status
         .lines()
         .find_map(|l| l.strip_prefix("Threads:")?.trim().parse().ok())
+}
+
+/// The thread count (field 20) of one /proc/<pid>/stat line.
+pub fn parse_stat_threads(stat: &str) -> Option<u64> {
+    stat[stat.rfind(')')? + 1..]
+        .split_whitespace()
+        .nth(17)?
+        .parse()
+        .ok()
+}
+
+/// The kernel's task count: the number after `/` in /proc/loadavg.
+pub fn parse_loadavg_tasks(loadavg: &str) -> Option<u64> {
+    loadavg
+        .split_whitespace()
+        .nth(3)?
+        .split_once('/')?
+        .1
+        .parse()
+        .ok()
+}
+
+fn count(cx: &Context) -> Option<u64> {
+    if cx.root.sees_all_tasks()
+        && let Some(n) = cx
+            .root
+            .read_proc("loadavg")
+            .ok()
+            .as_deref()
+            .and_then(parse_loadavg_tasks)
+    {
+        return Some(n);
+    }
+    let mut total = 0;
+    let mut seen = false;
+    cx.root.each_process("stat", |_, stat| {
+        if let Some(n) = parse_stat_threads(stat) {
+            total += n;
+            seen = true;
+        }
+    });
+    seen.then_some(total)
 }
 
 impl Plugin for Threads {
@@ -37,27 +83,17 @@ impl Plugin for Threads {
     }
 
     fn fetch(&self, cx: &Context) -> Result<String> {
-        let total: u64 = cx
-            .root
-            .pids()
-            .into_iter()
-            .filter_map(|pid| cx.root.read_proc(&format!("{pid}/status")).ok())
-            .filter_map(|s| parse_threads(&s))
-            .sum();
-        Ok(format!("threads.value {total}\n"))
+        Ok(match count(cx) {
+            Some(n) => format!("threads.value {n}\n"),
+            None => "threads.value U\n".into(),
+        })
     }
 
     fn autoconf(&self, cx: &Context) -> Autoconf {
-        let ok = cx
-            .root
-            .pids()
-            .first()
-            .and_then(|pid| cx.root.read_proc(&format!("{pid}/status")).ok())
-            .is_some_and(|s| parse_threads(&s).is_some());
-        if ok {
+        if count(cx).is_some() {
             Autoconf::Yes
         } else {
-            Autoconf::No("/proc/<pid>/status has no Threads line".into())
+            Autoconf::No("no thread counts in /proc".into())
         }
     }
 }
@@ -65,8 +101,37 @@ impl Plugin for Threads {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn threads_line() {
-        assert_eq!(super::parse_threads("Name:\tbash\nThreads:\t4\n"), Some(4));
-        assert_eq!(super::parse_threads("Name:\tbash\n"), None);
+    fn thread_counts() {
+        let stat = "1 (a b) c) S 0 1 1 0 -1 4194560 1 2 3 4 5 6 7 8 20 0 7 0 9 10";
+        assert_eq!(super::parse_stat_threads(stat), Some(7));
+        assert_eq!(super::parse_stat_threads("1 (x) S 0"), None);
+        assert_eq!(
+            super::parse_loadavg_tasks("0.82 0.50 0.48 1/79 4579\n"),
+            Some(79)
+        );
+        assert_eq!(super::parse_loadavg_tasks("0.82 0.50\n"), None);
+    }
+
+    #[test]
+    fn every_way_counts_the_same_here() {
+        let root = crate::proc::ProcRoot::system();
+        let mut by_stat = 0;
+        root.each_process("stat", |_, s| {
+            by_stat += super::parse_stat_threads(s).unwrap_or(0)
+        });
+        let mut by_status = 0;
+        root.each_process("status", |_, s| {
+            by_status += s
+                .lines()
+                .find_map(|l| l.strip_prefix("Threads:")?.trim().parse::<u64>().ok())
+                .unwrap_or(0)
+        });
+        // Other tests start and stop threads meanwhile.
+        assert!(by_stat.abs_diff(by_status) < 50, "{by_stat} {by_status}");
+        if root.sees_all_tasks() {
+            let text = root.read_proc("loadavg").unwrap();
+            let tasks = super::parse_loadavg_tasks(&text).unwrap();
+            assert!(tasks.abs_diff(by_stat) < 50, "{tasks} {by_stat}");
+        }
     }
 }
