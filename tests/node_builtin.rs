@@ -103,3 +103,42 @@ fn in_process_answers_as_a_forked_run() {
         assert!(!said(&flog), "{n} in-process despite `command`:\n{flog}");
     }
 }
+
+/// diskstats in-process on the running machine, with nothing but the node
+/// to prepare its state directory: the second fetch has rates, and the
+/// state sits where a forked run would keep it.
+#[test]
+fn in_process_diskstats_keeps_its_state_where_a_forked_run_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let (plugins, conf) = (dir.path().join("plugins"), dir.path().join("conf"));
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::create_dir_all(&conf).unwrap();
+    std::os::unix::fs::symlink(BIN, plugins.join("diskstats")).unwrap();
+    let node = OurNode::start("", &plugins, &conf);
+    let (mut c, _) = node.connect();
+    c.line("cap multigraph");
+    assert_eq!(c.dot("fetch diskstats"), ".\n", "the first run only saves");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let second = c.dot("fetch diskstats");
+    assert!(
+        second.contains("multigraph diskstats_iops\n") && second.contains("_rdio.value "),
+        "{second}"
+    );
+    assert!(node.log().contains("runs in-process plugin=diskstats"));
+    let user = if crate::support::is_root() {
+        "nobody".to_string()
+    } else {
+        nix::unistd::User::from_uid(nix::unistd::geteuid())
+            .unwrap()
+            .unwrap()
+            .name
+    };
+    let state = node
+        .dir
+        .path()
+        .join("state")
+        .join(user)
+        .join("diskstats-127.0.0.1");
+    let text = std::fs::read_to_string(&state).unwrap();
+    assert!(text.starts_with("munin-rs diskstats 1\n@"), "{text}");
+}

@@ -103,8 +103,15 @@ impl Runner {
             return report(Outcome::TimedOut, Vec::new());
         }
         if let Some(b) = &spec.builtin {
+            // The same state directory a forked run would get (diskstats
+            // keeps its counters there).
             let user = match &spec.identity {
-                Ok(id) => id.user_name.clone(),
+                Ok(id) => {
+                    if let Err(e) = self.ensure_plugstate(id) {
+                        tracing::warn!(plugin = %spec.name, cause = %e, "cannot prepare the plugin state directory");
+                    }
+                    id.user_name.clone()
+                }
                 Err(_) => super::identity::current().user_name,
             };
             let env = self
