@@ -3,7 +3,8 @@
 //!
 //! Adding a plugin touches three places (STYLE.md §2): a file here with a
 //! unit struct implementing [`Plugin`], one entry in [`BUILTIN`], and its
-//! expected output per kernel snapshot under `tests/fixtures/expected/`.
+//! expected output per kernel snapshot, `tests/fixtures/proc/*/expected/`
+//! (written by `UPDATE_EXPECT=1 cargo test plugins_matrix`, then reviewed).
 //!
 //! Every plugin reads through a [`ProcRoot`], with a thin reader and a pure
 //! `parse` per file, and writes the same plugin name, graph names, field
