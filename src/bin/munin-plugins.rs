@@ -102,10 +102,12 @@ fn run_check(name: &str, root: &ProcRoot, mut env: Env, sconfdir: Option<&Path>)
     }
     // Check runs have no munin-node to give them a state file (diskstats).
     let scratch = tempfile_dir();
-    if env.get("MUNIN_STATEFILE").is_none() {
+    if env.get("MUNIN_STATEFILE").is_none()
+        && let Some(dir) = &scratch
+    {
         env.0.push((
             "MUNIN_STATEFILE".into(),
-            scratch.join("state").display().to_string(),
+            dir.join("state").display().to_string(),
         ));
     }
     if env.get("MUNIN_CAP_MULTIGRAPH").is_none() {
@@ -117,16 +119,32 @@ fn run_check(name: &str, root: &ProcRoot, mut env: Env, sconfdir: Option<&Path>)
         env: &env,
     };
     let (status, line) = check::check(plugin, &cx, Duration::from_secs(1));
-    let _ = std::fs::remove_dir_all(&scratch);
+    if let Some(dir) = scratch {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     println!("{line}");
     ExitCode::from(status as u8)
 }
 
-/// A private directory for one check run's scratch state.
-fn tempfile_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("munin-plugins-check.{}", std::process::id()));
-    let _ = std::fs::create_dir_all(&dir);
-    dir
+/// A private directory for one check run's scratch state: created new
+/// (never an existing one another user could have planted), mode 0700.
+fn tempfile_dir() -> Option<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let base = std::env::temp_dir();
+    for n in 0..100u32 {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let dir = base.join(format!(
+            "munin-plugins-check.{}.{nanos}.{n}",
+            std::process::id()
+        ));
+        if std::fs::DirBuilder::new().mode(0o700).create(&dir).is_ok() {
+            return Some(dir);
+        }
+    }
+    // No state then: diskstats prints nothing and its check says UNKNOWN.
+    None
 }
 
 fn run_self(args: &[String], root: &ProcRoot, env: &Env, argv0: &str) -> ExitCode {

@@ -124,23 +124,45 @@ pub fn load(path: &Path) -> Vec<Snapshot> {
         .unwrap_or_default()
 }
 
-/// Writes the state file atomically: a private temporary file beside it,
-/// then a rename, so concurrent fetches (two masters) never see half a file.
+/// Numbers the temporary files of this process.
+static SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// Writes the state file atomically: a new private file beside it, then a
+/// rename, so concurrent fetches (two masters) never see half a file.
+///
+/// The node may run this as root in a directory the plugin user owns: the
+/// temporary file is created exclusively (`O_EXCL`, which also refuses a
+/// planted symlink) so that nobody can redirect the write elsewhere.
 pub fn save(path: &Path, snaps: &[Snapshot]) -> std::io::Result<()> {
-    static SEQ: AtomicU64 = AtomicU64::new(0);
     let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.{}.{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("state"),
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    ));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(render(snaps).as_bytes())?;
-        std::fs::rename(&tmp, path)
-    };
-    write().inspect_err(|_| {
+    let base = path.file_name().and_then(|n| n.to_str()).unwrap_or("state");
+    let (tmp, mut f) = (0..64)
+        .find_map(|_| {
+            let tmp = dir.join(format!(
+                ".{base}.{}.{}.tmp",
+                std::process::id(),
+                SEQ.fetch_add(1, Ordering::Relaxed)
+            ));
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+            {
+                Ok(f) => Some(Ok((tmp, f))),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => None,
+                Err(e) => Some(Err(e)),
+            }
+        })
+        .unwrap_or_else(|| {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "no free temporary file name",
+            ))
+        })?;
+    let written = f
+        .write_all(render(snaps).as_bytes())
+        .and_then(|()| std::fs::rename(&tmp, path));
+    written.inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })
 }
@@ -201,5 +223,26 @@ mod tests {
         assert_eq!(load(&path), vec![snap(1)]);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
         assert!(load(&dir.path().join("none")).is_empty());
+    }
+
+    #[test]
+    fn a_planted_symlink_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "keep").unwrap();
+        let path = dir.path().join("diskstats-x");
+        // The next names this process would pick, planted as symlinks.
+        let next = SEQ.load(Ordering::Relaxed);
+        for seq in next..next + 8 {
+            std::os::unix::fs::symlink(
+                &victim,
+                dir.path()
+                    .join(format!(".diskstats-x.{}.{seq}.tmp", std::process::id())),
+            )
+            .unwrap();
+        }
+        save(&path, &[snap(1)]).unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+        assert_eq!(load(&path), vec![snap(1)]);
     }
 }
