@@ -16,6 +16,7 @@ pub mod blockdev;
 pub mod check;
 pub mod cpu;
 pub mod df;
+pub mod diskrates;
 pub mod diskstate;
 pub mod diskstats;
 pub mod entropy;
