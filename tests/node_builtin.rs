@@ -5,20 +5,16 @@
 //! same, and the same as the program run by hand.
 
 use std::path::Path;
-use std::process::Command;
 
-use crate::support::{OurNode, fixture};
+use crate::support::{OurNode, builtin_plugins, fixture};
 
 const BIN: &str = env!("CARGO_BIN_EXE_munin-plugins");
 
 /// Plugin instances for the snapshot: every plain plugin and the wildcard
 /// ones for each of its interfaces.
 fn instances(snapshot: &Path) -> Vec<String> {
-    let list = Command::new(BIN).arg("--list").output().unwrap();
-    let mut names: Vec<String> = String::from_utf8(list.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| l.split_whitespace().next().unwrap().to_string())
+    let mut names: Vec<String> = builtin_plugins()
+        .into_iter()
         .filter(|n| !n.ends_with('_'))
         .collect();
     for e in std::fs::read_dir(snapshot.join("sys/class/net")).unwrap() {

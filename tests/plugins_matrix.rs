@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::fixture;
+use crate::support::{builtin_plugins, fixture};
 
 const BIN: &str = env!("CARGO_BIN_EXE_munin-plugins");
 
@@ -43,16 +43,6 @@ fn interfaces(snapshot: &Path) -> Vec<String> {
         .collect();
     v.sort();
     v
-}
-
-/// Plain plugin names, from `munin-plugins --list`.
-fn plugin_names() -> Vec<String> {
-    let out = Command::new(BIN).arg("--list").output().unwrap();
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| l.split_whitespace().next().unwrap().to_string())
-        .collect()
 }
 
 struct Run {
@@ -148,7 +138,7 @@ fn invariants(name: &str, config: &Run, fetch: &Run, damaged: bool) -> Vec<Strin
 #[test]
 fn every_plugin_on_every_kernel_matches_its_golden_output() {
     let update = std::env::var("UPDATE_EXPECT").is_ok_and(|v| v == "1");
-    let plain = plugin_names();
+    let plain = builtin_plugins();
     let mut problems = Vec::new();
     let mut runs = 0;
     for snap in snapshots() {

@@ -70,12 +70,7 @@ impl Cpu {
 
     fn extras(out: &mut String, cx: &Context, name: &str, limit: f64, ignore: &[&str]) {
         let mut adjusted = |level: &str| {
-            let v = cx
-                .env
-                .get(&format!("{name}_{level}"))
-                .or_else(|| cx.env.get(level))
-                .filter(|v| !v.is_empty());
-            if let Some(v) = v {
+            if let Some(v) = super::threshold(cx, name, level) {
                 field(out, name, &[(level, &adjust_threshold(v, limit))]);
             }
         };

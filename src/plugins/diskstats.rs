@@ -94,9 +94,13 @@ fn devices(cx: &Context) -> Result<Vec<Device>> {
 }
 
 /// Overview graphs list ordinary devices first, then device-mapper ones.
+fn overview_cmp(a: &Device, b: &Device) -> std::cmp::Ordering {
+    (a.kernel.starts_with("dm-"), &a.kernel).cmp(&(b.kernel.starts_with("dm-"), &b.kernel))
+}
+
 fn overview_order(shown: &[Shown]) -> Vec<&Shown> {
     let mut v: Vec<&Shown> = shown.iter().collect();
-    v.sort_by_key(|s| (s.dev.kernel.starts_with("dm-"), s.dev.kernel.clone()));
+    v.sort_by(|a, b| overview_cmp(&a.dev, &b.dev));
     v
 }
 
@@ -137,17 +141,12 @@ fn config(cx: &Context) -> Result<String> {
             w,
         ],
     );
-    for s in root.iter().filter(|s| s.dev.does_latency()) {
-        let info = "Average time an I/O request waited, in seconds, queueing included";
-        gauge(
-            &mut out,
-            &format!("{}_avgwait", s.dev.id),
-            &s.long,
-            Some(info),
-            &[("draw", "LINE1")],
-        );
-    }
-    out.push('\n');
+    latency_fields(
+        &mut out,
+        &root,
+        "avgwait",
+        "Average time an I/O request waited, in seconds, queueing included",
+    );
     header(
         &mut out,
         &format!("{NAME}_utilization"),
@@ -160,17 +159,12 @@ fn config(cx: &Context) -> Result<String> {
             ("graph_scale", "no"),
         ],
     );
-    for s in root.iter().filter(|s| s.dev.does_latency()) {
-        let info = "Share of time the device had I/O in flight";
-        gauge(
-            &mut out,
-            &format!("{}_util", s.dev.id),
-            &s.long,
-            Some(info),
-            &[("draw", "LINE1")],
-        );
-    }
-    out.push('\n');
+    latency_fields(
+        &mut out,
+        &root,
+        "util",
+        "Share of time the device had I/O in flight",
+    );
     header(
         &mut out,
         &format!("{NAME}_throughput"),
@@ -212,6 +206,16 @@ fn config(cx: &Context) -> Result<String> {
         device_config(&mut out, s);
     }
     Ok(out)
+}
+
+/// One `<id>_<suffix>` field per device that keeps time counters (the
+/// overview latency and utilization graphs), then the blank line.
+fn latency_fields(out: &mut String, devices: &[&Shown], suffix: &str, info: &str) {
+    for s in devices.iter().filter(|s| s.dev.does_latency()) {
+        let name = format!("{}_{suffix}", s.dev.id);
+        gauge(out, &name, &s.long, Some(info), &[("draw", "LINE1")]);
+    }
+    out.push('\n');
 }
 
 /// A read/write pair drawn as one graph, reads below the axis.
@@ -402,41 +406,40 @@ fn fetch(cx: &Context) -> Result<String> {
         return Ok(String::new());
     }
     let zero = Counters::default();
-    let (_, shown) = layout(cx, devs);
-    let r: Vec<(&Shown, Rates)> = shown
+    let r: Vec<(&Device, Rates)> = devs
         .iter()
-        .map(|s| {
+        .map(|d| {
             let before = match rebooted {
                 Some(_) => &zero,
-                None => prev.get(&s.dev.kernel).unwrap_or(&zero),
+                None => prev.get(&d.kernel).unwrap_or(&zero),
             };
-            (s, rates(&s.dev.counters, before, dt))
+            (d, rates(&d.counters, before, dt))
         })
         .collect();
     let mut root = r.iter().collect::<Vec<_>>();
-    root.sort_by_key(|(s, _)| (s.dev.kernel.starts_with("dm-"), s.dev.kernel.clone()));
+    root.sort_by(|(a, _), (b, _)| overview_cmp(a, b));
 
     let mut out = format!("multigraph {NAME}_latency\n");
-    for (s, v) in root.iter().filter(|(s, _)| s.dev.does_latency()) {
-        value(&mut out, &format!("{}_avgwait", s.dev.id), v.avgwait);
+    for (d, v) in root.iter().filter(|(d, _)| d.does_latency()) {
+        value(&mut out, &format!("{}_avgwait", d.id), v.avgwait);
     }
     out.push_str(&format!("\nmultigraph {NAME}_utilization\n"));
-    for (s, v) in root.iter().filter(|(s, _)| s.dev.does_latency()) {
-        value(&mut out, &format!("{}_util", s.dev.id), v.util);
+    for (d, v) in root.iter().filter(|(d, _)| d.does_latency()) {
+        value(&mut out, &format!("{}_util", d.id), v.util);
     }
     out.push_str(&format!("\nmultigraph {NAME}_throughput\n"));
-    for (s, v) in &root {
-        value(&mut out, &format!("{}_rdbytes", s.dev.id), v.rdbytes);
-        value(&mut out, &format!("{}_wrbytes", s.dev.id), v.wrbytes);
+    for (d, v) in &root {
+        value(&mut out, &format!("{}_rdbytes", d.id), v.rdbytes);
+        value(&mut out, &format!("{}_wrbytes", d.id), v.wrbytes);
     }
     out.push_str(&format!("\nmultigraph {NAME}_iops\n"));
-    for (s, v) in &root {
-        value(&mut out, &format!("{}_rdio", s.dev.id), v.rdio);
-        value(&mut out, &format!("{}_wrio", s.dev.id), v.wrio);
+    for (d, v) in &root {
+        value(&mut out, &format!("{}_rdio", d.id), v.rdio);
+        value(&mut out, &format!("{}_wrio", d.id), v.wrio);
     }
-    for (s, v) in &r {
-        let id = &s.dev.id;
-        if s.dev.does_latency() {
+    for (d, v) in &r {
+        let id = &d.id;
+        if d.does_latency() {
             out.push_str(&format!("\nmultigraph {NAME}_latency.{id}\n"));
             value(&mut out, "svctm", v.svctm);
             value(&mut out, "avgwait", v.avgwait);

@@ -6,7 +6,7 @@
 //! is eight times looser than it looks. We keep that so existing RRD files
 //! keep their limits. Unlike Munin's plugin we run no ethtool or mii-tool.
 
-use super::{Autoconf, Context, Plugin, Result, field, lines, netdev};
+use super::{Autoconf, Context, Plugin, Result, field, lines, netdev, thresholds_each};
 
 pub struct If;
 
@@ -76,18 +76,7 @@ impl Plugin for If {
                 ("min", "0"),
             ],
         );
-        for level in ["warning", "critical"] {
-            for f in ["down", "up"] {
-                if let Some(v) = cx
-                    .env
-                    .get(&format!("{f}_{level}"))
-                    .or_else(|| cx.env.get(level))
-                    .filter(|v| !v.is_empty())
-                {
-                    field(&mut out, f, &[(level, v)]);
-                }
-            }
-        }
+        thresholds_each(&mut out, cx, &["down", "up"]);
         match speed(cx) {
             Some(mbit) => {
                 let max = (mbit * 1_000_000).to_string();

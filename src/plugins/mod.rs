@@ -223,18 +223,29 @@ pub fn lines(out: &mut String, pairs: &[(&str, &str)]) {
     }
 }
 
-/// `FIELD.warning` / `FIELD.critical` from the environment, as Munin's
-/// plugin.sh does: `FIELD_warning`, else `warning` (same for critical).
+/// A field's `level` (`warning` or `critical`) limit from the environment,
+/// as Munin's plugin.sh looks it up: `FIELD_level`, else `level`; empty
+/// counts as unset.
+pub fn threshold<'a>(cx: &Context<'a>, name: &str, level: &str) -> Option<&'a str> {
+    cx.env
+        .get(&format!("{name}_{level}"))
+        .or_else(|| cx.env.get(level))
+        .filter(|v| !v.is_empty())
+}
+
+/// `FIELD.warning` / `FIELD.critical` lines for one field.
 pub fn thresholds(out: &mut String, cx: &Context, name: &str) {
+    thresholds_each(out, cx, &[name]);
+}
+
+/// The same for several fields in Munin's order: every field's warning,
+/// then every field's critical.
+pub fn thresholds_each(out: &mut String, cx: &Context, names: &[&str]) {
     for level in ["warning", "critical"] {
-        let specific = format!("{name}_{level}");
-        if let Some(v) = cx
-            .env
-            .get(&specific)
-            .or_else(|| cx.env.get(level))
-            .filter(|v| !v.is_empty())
-        {
-            field(out, name, &[(level, v)]);
+        for name in names {
+            if let Some(v) = threshold(cx, name, level) {
+                field(out, name, &[(level, v)]);
+            }
         }
     }
 }

@@ -3,7 +3,7 @@
 //! Munin's plugin runs `vmstat 1 2` and waits a second for it, we do not).
 //! The field named `wait` counts running processes, as in Munin.
 
-use super::{Autoconf, Context, Plugin, Result, field, lines, procstat};
+use super::{Autoconf, Context, Plugin, Result, field, lines, procstat, thresholds_each};
 
 pub struct Vmstat;
 
@@ -34,18 +34,7 @@ impl Plugin for Vmstat {
             &[("label", "I/O sleep"), ("type", "GAUGE"), ("max", "500000")],
         );
         // Munin's order: both warnings, then both criticals.
-        for level in ["warning", "critical"] {
-            for f in ["wait", "sleep"] {
-                if let Some(v) = cx
-                    .env
-                    .get(&format!("{f}_{level}"))
-                    .or_else(|| cx.env.get(level))
-                    .filter(|v| !v.is_empty())
-                {
-                    field(&mut out, f, &[(level, v)]);
-                }
-            }
-        }
+        thresholds_each(&mut out, cx, &["wait", "sleep"]);
         Ok(out)
     }
 

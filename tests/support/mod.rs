@@ -184,6 +184,19 @@ impl Drop for OurNode {
     }
 }
 
+/// The plugin names `munin-plugins --list` prints (wildcards end in `_`).
+pub fn builtin_plugins() -> Vec<String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_munin-plugins"))
+        .arg("--list")
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect()
+}
+
 /// The node fixture: plugins and plugin-conf.d.
 pub fn node_fixture() -> (PathBuf, PathBuf) {
     (fixture("node/plugins"), fixture("node/plugin-conf.d"))
