@@ -19,10 +19,12 @@
 //! - [`settings`]: how command-line options, the config file and the built-in
 //!   defaults combine into the settings both binaries run with.
 //! - [`tahoe`]: the Tahoe-LAFS plugins of the `tahoe-stats` binary.
+//! - [`gatherer`]: the `stats-gatherer` daemon that writes their snapshot.
 //! - [`logging`]: log set-up shared by the binaries.
 //! - [`sys`]: small wrappers over the operating system (host name, root check).
 
 pub mod config;
+pub mod gatherer;
 pub mod logging;
 pub mod node;
 pub mod plugin;

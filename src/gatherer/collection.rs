@@ -1,0 +1,257 @@
+//! The in-memory collection: recent samples per node and metric, expired
+//! after the retention period.
+//!
+//! A sample is 16 bytes (milliseconds, value) in a per-series ring buffer
+//! kept in time order, so expiry pops from the front and a time range is two
+//! binary searches. Node ids and metric names are interned: 3000 nodes
+//! sharing 80 metric names hold 80 strings, not 240,000.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use super::lines::Kind;
+
+/// One metric of one node.
+#[derive(Debug)]
+pub struct Series {
+    pub kind: Kind,
+    points: VecDeque<(i64, f64)>,
+}
+
+impl Series {
+    /// The samples with `from_ms <= t < to_ms`, oldest first.
+    pub fn range(&self, from_ms: i64, to_ms: i64) -> impl Iterator<Item = (i64, f64)> + '_ {
+        let a = self.points.partition_point(|p| p.0 < from_ms);
+        let b = self.points.partition_point(|p| p.0 < to_ms).max(a);
+        self.points.range(a..b).copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.points.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+}
+
+/// Which series a query wants: exact names, or a prefix ending in `*`.
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub node: Option<String>,
+    pub metric: Option<String>,
+}
+
+impl Filter {
+    fn matches(pattern: &Option<String>, name: &str) -> bool {
+        match pattern.as_deref() {
+            None => true,
+            Some(p) => match p.strip_suffix('*') {
+                Some(prefix) => name.starts_with(prefix),
+                None => p == name,
+            },
+        }
+    }
+}
+
+/// All series, by node and metric.
+#[derive(Debug)]
+pub struct Collection {
+    retention_ms: i64,
+    names: HashSet<Arc<str>>,
+    nodes: HashMap<Arc<str>, HashMap<Arc<str>, Series>>,
+    held: usize,
+    expired: u64,
+}
+
+impl Collection {
+    pub fn new(retention_ms: i64) -> Collection {
+        Collection {
+            retention_ms,
+            names: HashSet::new(),
+            nodes: HashMap::new(),
+            held: 0,
+            expired: 0,
+        }
+    }
+
+    fn intern(names: &mut HashSet<Arc<str>>, s: &str) -> Arc<str> {
+        match names.get(s) {
+            Some(a) => a.clone(),
+            None => {
+                let a: Arc<str> = Arc::from(s);
+                names.insert(a.clone());
+                a
+            }
+        }
+    }
+
+    /// Adds one sample. A series whose kind changes starts again, as its old
+    /// values mean something else.
+    pub fn add(&mut self, node: &str, metric: &str, kind: Kind, at_ms: i64, value: f64) {
+        let metrics = match self.nodes.get_mut(node) {
+            Some(m) => m,
+            None => {
+                let id = Self::intern(&mut self.names, node);
+                self.nodes.entry(id).or_default()
+            }
+        };
+        let series = match metrics.get_mut(metric) {
+            Some(s) => s,
+            None => {
+                let name = Self::intern(&mut self.names, metric);
+                metrics.entry(name).or_insert(Series {
+                    kind,
+                    points: VecDeque::new(),
+                })
+            }
+        };
+        if series.kind != kind {
+            self.held -= series.points.len();
+            series.points.clear();
+            series.kind = kind;
+        }
+        // Pushes may arrive out of order; keep the buffer sorted.
+        match series.points.back() {
+            Some(&(last, _)) if last > at_ms => {
+                let at = series.points.partition_point(|p| p.0 <= at_ms);
+                series.points.insert(at, (at_ms, value));
+            }
+            _ => series.points.push_back((at_ms, value)),
+        }
+        self.held += 1;
+    }
+
+    /// Drops samples older than the retention period, then empty series and
+    /// nodes; returns how many samples went.
+    pub fn expire(&mut self, now_ms: i64) -> usize {
+        let cutoff = now_ms - self.retention_ms;
+        let mut gone = 0;
+        self.nodes.retain(|_, metrics| {
+            metrics.retain(|_, s| {
+                let keep = s.points.partition_point(|p| p.0 < cutoff);
+                if keep > 0 {
+                    s.points.drain(..keep);
+                    gone += keep;
+                    // Give back memory after a burst, not on every sweep.
+                    if s.points.capacity() > 64 && s.points.len() < s.points.capacity() / 4 {
+                        s.points.shrink_to(s.points.len() * 2);
+                    }
+                }
+                !s.points.is_empty()
+            });
+            !metrics.is_empty()
+        });
+        // A name only the interner still holds is no longer used.
+        self.names.retain(|n| Arc::strong_count(n) > 1);
+        self.held -= gone;
+        self.expired += gone as u64;
+        gone
+    }
+
+    /// The series a filter selects, sorted by node then metric.
+    pub fn select(&self, filter: &Filter) -> Vec<(&str, &str, &Series)> {
+        let mut out = Vec::new();
+        for (node, metrics) in &self.nodes {
+            if !Filter::matches(&filter.node, node) {
+                continue;
+            }
+            for (metric, s) in metrics {
+                if Filter::matches(&filter.metric, metric) {
+                    out.push((&**node, &**metric, s));
+                }
+            }
+        }
+        out.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        out
+    }
+
+    pub fn held(&self) -> usize {
+        self.held
+    }
+
+    pub fn expired_total(&self) -> u64 {
+        self.expired
+    }
+
+    pub fn series(&self) -> usize {
+        self.nodes.values().map(HashMap::len).sum()
+    }
+
+    pub fn retention_ms(&self) -> i64 {
+        self.retention_ms
+    }
+
+    /// Bytes reserved for samples (ring buffer capacity), for self-reports.
+    pub fn sample_bytes(&self) -> usize {
+        let per = std::mem::size_of::<(i64, f64)>();
+        self.nodes
+            .values()
+            .flat_map(HashMap::values)
+            .map(|s| s.points.capacity() * per)
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn points(c: &Collection, node: &str, metric: &str) -> Vec<(i64, f64)> {
+        let f = Filter {
+            node: Some(node.into()),
+            metric: Some(metric.into()),
+        };
+        c.select(&f)
+            .first()
+            .map(|s| s.2.range(i64::MIN, i64::MAX).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn expiry_drops_old_samples_series_and_nodes() {
+        let mut c = Collection::new(10_000);
+        c.add("n1", "a", Kind::Gauge, 1_000, 1.0);
+        c.add("n1", "a", Kind::Gauge, 5_000, 2.0);
+        c.add("n2", "b", Kind::Gauge, 2_000, 3.0);
+        assert_eq!(c.held(), 3);
+        assert_eq!(c.expire(12_500), 2, "samples before 2500 go");
+        assert_eq!(points(&c, "n1", "a"), vec![(5_000, 2.0)]);
+        assert_eq!(c.select(&Filter::default()).len(), 1, "n2 is gone");
+        assert_eq!(c.expire(15_001), 1);
+        assert_eq!((c.held(), c.series(), c.expired_total()), (0, 0, 3));
+        assert!(c.names.is_empty(), "interned names are released");
+    }
+
+    #[test]
+    fn out_of_order_and_kind_change() {
+        let mut c = Collection::new(60_000);
+        c.add("n", "m", Kind::Counter, 3_000, 3.0);
+        c.add("n", "m", Kind::Counter, 1_000, 1.0);
+        c.add("n", "m", Kind::Counter, 2_000, 2.0);
+        assert_eq!(
+            points(&c, "n", "m"),
+            vec![(1_000, 1.0), (2_000, 2.0), (3_000, 3.0)]
+        );
+        c.add("n", "m", Kind::Gauge, 4_000, 9.0);
+        assert_eq!(points(&c, "n", "m"), vec![(4_000, 9.0)]);
+        assert_eq!(c.held(), 1);
+    }
+
+    #[test]
+    fn filters_and_ranges() {
+        let mut c = Collection::new(60_000);
+        for (m, t) in [("storage.a", 1), ("storage.b", 2), ("cpu", 3)] {
+            c.add("n", m, Kind::Gauge, t * 1000, t as f64);
+        }
+        let f = Filter {
+            node: None,
+            metric: Some("storage.*".into()),
+        };
+        let names: Vec<&str> = c.select(&f).iter().map(|s| s.1).collect();
+        assert_eq!(names, vec!["storage.a", "storage.b"]);
+        let s = c.select(&Filter::default());
+        assert_eq!(s[0].2.range(3_000, 4_000).count(), 1);
+        assert_eq!(s[0].2.range(3_001, 4_000).count(), 0);
+    }
+}

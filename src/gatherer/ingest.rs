@@ -1,0 +1,196 @@
+//! The bounded ingest queue and the one task that applies it.
+//!
+//! Every sample, polled or pushed, passes through one queue to one consumer,
+//! which takes the state lock once per batch of messages. The queue holds
+//! at most `capacity` messages, and a message at most one request body, so
+//! memory stays bounded whatever agents send: a push that finds the queue
+//! full is refused (503) and counted as a drop. Polls wait for room instead,
+//! as their rate is bounded by the interval. A barrier message lets a caller
+//! wait until everything sent before it is applied (the snapshot writer does,
+//! so a poll round's replies are in the file written after it).
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::collection::Collection;
+use super::lines::{Kind, Line};
+use super::metrics::{self, Metrics};
+use super::reply::NodeStats;
+use super::table::{Entry, Source, Table};
+
+/// One unit of work for the consumer.
+#[derive(Debug)]
+pub enum Msg {
+    /// A whole reply: replaces the node's entry.
+    Report {
+        id: String,
+        nickname: String,
+        /// Seconds since the epoch.
+        at: f64,
+        stats: NodeStats,
+        source: Source,
+    },
+    /// Agent lines: update single values.
+    Lines {
+        id: String,
+        nickname: Option<String>,
+        at: f64,
+        lines: Vec<Line>,
+    },
+    Barrier(oneshot::Sender<()>),
+}
+
+impl Msg {
+    fn samples(&self) -> usize {
+        match self {
+            Msg::Report { stats, .. } => stats.sample_count(),
+            Msg::Lines { lines, .. } => lines.len(),
+            Msg::Barrier(_) => 0,
+        }
+    }
+}
+
+/// What the consumer maintains.
+#[derive(Debug)]
+pub struct State {
+    pub table: Table,
+    pub collection: Collection,
+}
+
+/// State, counters and the queue, shared by all tasks.
+#[derive(Debug)]
+pub struct Shared {
+    state: Mutex<State>,
+    pub metrics: Metrics,
+    pub started: Instant,
+    tx: mpsc::Sender<Msg>,
+}
+
+impl Shared {
+    /// The shared part and the receiving end for [`consume`].
+    pub fn new(state: State, capacity: usize) -> (Arc<Shared>, mpsc::Receiver<Msg>) {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let shared = Shared {
+            state: Mutex::new(state),
+            metrics: Metrics::default(),
+            started: Instant::now(),
+            tx,
+        };
+        (Arc::new(shared), rx)
+    }
+
+    /// The state; a panic elsewhere never makes it unusable.
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues a push; `Err` with a message when the queue is full.
+    pub fn try_push(&self, msg: Msg) -> Result<(), String> {
+        let n = msg.samples() as u64;
+        match self.tx.try_send(msg) {
+            Ok(()) => Ok(()),
+            Err(_) => {
+                metrics::add(&self.metrics.queue_drops, 1);
+                metrics::add(&self.metrics.queue_dropped_samples, n);
+                Err(format!(
+                    "ingest queue full ({} messages); {n} samples dropped, retry later",
+                    self.tx.max_capacity()
+                ))
+            }
+        }
+    }
+
+    /// Queues a poll reply, waiting for room.
+    pub async fn send(&self, msg: Msg) {
+        let _ = self.tx.send(msg).await;
+    }
+
+    /// Waits until every message queued before this call is applied.
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Msg::Barrier(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+
+    pub fn queue_length(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+
+    pub fn queue_capacity(&self) -> usize {
+        self.tx.max_capacity()
+    }
+}
+
+/// Most messages applied under one lock: long enough to amortise the lock,
+/// short enough that API readers never wait long.
+const BATCH: usize = 256;
+
+/// Applies queued messages until every sender is gone.
+pub async fn consume(shared: Arc<Shared>, mut rx: mpsc::Receiver<Msg>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut batch, BATCH).await > 0 {
+        let mut barriers = Vec::new();
+        {
+            let mut state = shared.state();
+            for msg in batch.drain(..) {
+                if let Msg::Barrier(done) = msg {
+                    barriers.push(done);
+                } else {
+                    let n = apply(&mut state, msg);
+                    metrics::add(&shared.metrics.samples_received, n as u64);
+                }
+            }
+        }
+        for done in barriers {
+            let _ = done.send(());
+        }
+    }
+}
+
+/// Applies one message; returns the samples it added.
+pub fn apply(state: &mut State, msg: Msg) -> usize {
+    match msg {
+        Msg::Report {
+            id,
+            nickname,
+            at,
+            stats,
+            source,
+        } => {
+            let ms = (at * 1000.0) as i64;
+            for (k, v) in &stats.counters {
+                state.collection.add(&id, k, Kind::Counter, ms, v.as_f64());
+            }
+            for (k, v) in &stats.stats {
+                if let Some(v) = v {
+                    state.collection.add(&id, k, Kind::Gauge, ms, v.as_f64());
+                }
+            }
+            let n = stats.sample_count();
+            state
+                .table
+                .replace(&id, Entry::new(&nickname, at, stats, source));
+            n
+        }
+        Msg::Lines {
+            id,
+            nickname,
+            at,
+            lines,
+        } => {
+            for l in &lines {
+                state
+                    .collection
+                    .add(&id, &l.metric, l.kind, l.at_ms, l.value);
+            }
+            state
+                .table
+                .merge_lines(&id, nickname.as_deref(), at, &lines);
+            lines.len()
+        }
+        Msg::Barrier(_) => 0,
+    }
+}

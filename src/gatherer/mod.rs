@@ -1,0 +1,44 @@
+//! The stats gatherer: polls Tahoe-LAFS nodes' `/statistics?t=json`, takes
+//! pushes from agents, keeps recent samples behind an HTTP API and writes
+//! the `stats.pickle` snapshot the `tahoe-stats` plugins read.
+//!
+//! - [`options`]: command line and config file.
+//! - [`provider`]: what to poll (URLs, Tahoe node directories).
+//! - [`names`]: checks on ids and names from the network.
+//! - [`reply`]: a node's `{counters, stats}` reply.
+//! - [`lines`]: agent lines `key<TAB>value<TAB>timestamp`.
+//! - [`poll`]: the HTTP client and a poll round.
+//! - [`status`]: each provider's last poll.
+//! - [`ingest`]: the bounded queue and the task applying it.
+//! - [`collection`]: recent samples with expiry.
+//! - [`aggregate`]: summaries over a period.
+//! - [`table`]: each node's latest entry (the snapshot's content).
+//! - [`encode`]: the snapshot as pickle and JSON.
+//! - [`write`]: atomic file replacement.
+//! - [`metrics`]: the gatherer's reports on itself.
+//! - [`api`]: the HTTP routes.
+//! - [`run`]: the main loop.
+
+pub mod aggregate;
+pub mod api;
+pub mod collection;
+pub mod encode;
+pub mod ingest;
+pub mod lines;
+pub mod metrics;
+pub mod names;
+pub mod options;
+pub mod poll;
+pub mod provider;
+pub mod reply;
+pub mod run;
+pub mod status;
+pub mod table;
+pub mod write;
+
+/// Seconds since the epoch, as the snapshot's timestamps are.
+pub fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}

@@ -1,0 +1,213 @@
+//! The gatherer's main loop: load the old snapshot, serve the API, poll every
+//! interval, write the snapshot after each round, expire samples every
+//! second, and write a last snapshot on SIGTERM or SIGINT.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::watch;
+
+use super::api::{self, Api};
+use super::collection::Collection;
+use super::encode;
+use super::ingest::{self, Shared, State};
+use super::metrics;
+use super::options::Options;
+use super::poll::{self, Poller};
+use super::status::Statuses;
+use super::table::Table;
+use super::write;
+
+/// Runs until SIGTERM or SIGINT.
+pub async fn run(opts: Options) -> Result<()> {
+    raise_fd_limit();
+    let table = load_table(&opts.statsfile)?;
+    let state = State {
+        table,
+        collection: Collection::new(opts.retention.as_millis() as i64),
+    };
+    let (shared, rx) = Shared::new(state, opts.queue_size);
+    let consumer = tokio::spawn(ingest::consume(shared.clone(), rx));
+    let statuses = Arc::new(Statuses::new(&opts.providers));
+    let listener = TcpListener::bind(opts.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", opts.listen))?;
+    tracing::info!(
+        "stats-gatherer on http://{}/, {} providers every {} s, snapshot {}",
+        listener.local_addr()?,
+        opts.providers.len(),
+        opts.interval.as_secs_f64(),
+        opts.statsfile.display()
+    );
+    let (stop_tx, stop) = watch::channel(false);
+    let app = api::router(Api {
+        shared: shared.clone(),
+        statuses: statuses.clone(),
+        token: opts.token.as_deref().map(Arc::from),
+        max_body: opts.max_body,
+        providers: opts.providers.len(),
+    });
+    let mut server_stop = stop.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = server_stop.wait_for(|s| *s).await;
+            })
+            .await
+    });
+    tokio::spawn(expire_loop(shared.clone(), opts.node_expiry, stop.clone()));
+
+    let poller = Poller::new(opts.timeout, opts.max_body);
+    let mut tick = tokio::time::interval(opts.interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        }
+        let cycle = async {
+            poll::round(
+                &shared,
+                &poller,
+                &opts.providers,
+                &statuses,
+                opts.concurrency,
+            )
+            .await;
+            write_snapshot(&shared, &opts).await;
+        };
+        tokio::select! {
+            () = cycle => {}
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        }
+    }
+    tracing::info!("stopping: writing the last snapshot");
+    let _ = stop_tx.send(true);
+    let _ = server.await;
+    write_snapshot(&shared, &opts).await;
+    drop(consumer);
+    Ok(())
+}
+
+/// Writes the pickle and the JSON beside it; a failure is logged and
+/// counted, and the next interval tries again.
+pub async fn write_snapshot(shared: &Arc<Shared>, opts: &Options) {
+    shared.flush().await;
+    let started = Instant::now();
+    let (pickle, json) = {
+        let st = shared.state();
+        (encode::pickle(&st.table), encode::json(&st.table))
+    };
+    let size = pickle.len() as u64;
+    let (pkl_path, json_path) = (opts.statsfile.clone(), opts.json_file());
+    let result = tokio::task::spawn_blocking(move || {
+        write::replace(&pkl_path, &pickle)?;
+        write::replace(&json_path, &json)
+    })
+    .await
+    .unwrap_or_else(|e| Err(format!("snapshot writer failed: {e}")));
+    let m = &shared.metrics;
+    match result {
+        Ok(()) => {
+            metrics::add(&m.snapshot_writes, 1);
+            metrics::set(&m.snapshot_bytes, size);
+            metrics::set(&m.snapshot_micros, started.elapsed().as_micros() as u64);
+        }
+        Err(why) => {
+            metrics::add(&m.snapshot_failures, 1);
+            tracing::error!(
+                "snapshot not written (the previous file is kept; retrying next interval): {why}"
+            );
+        }
+    }
+}
+
+/// Every second: drop samples past retention and nodes past their expiry.
+async fn expire_loop(
+    shared: Arc<Shared>,
+    node_expiry: Option<Duration>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        let now = super::now();
+        let mut st = shared.state();
+        st.collection.expire((now * 1000.0) as i64);
+        if let Some(max) = node_expiry {
+            let gone = st.table.expire(now, max.as_secs_f64());
+            if gone > 0 {
+                tracing::info!(
+                    "{gone} nodes silent for over {} s left the snapshot",
+                    max.as_secs()
+                );
+            }
+        }
+    }
+}
+
+/// The previous snapshot, so a restart keeps every node. An unreadable file
+/// is moved aside (never overwritten) and the gatherer starts empty.
+fn load_table(path: &Path) -> Result<Table> {
+    if !path.exists() {
+        return Ok(Table::default());
+    }
+    match Table::load(path) {
+        Ok((table, skipped)) => {
+            tracing::info!("{}: {} nodes reloaded", path.display(), table.len());
+            if skipped > 0 {
+                tracing::warn!(
+                    "{}: {skipped} entries not of the gatherer's shape were left out",
+                    path.display()
+                );
+            }
+            Ok(table)
+        }
+        Err(why) => {
+            let aside = PathBuf::from(format!(
+                "{}.unreadable-{}",
+                path.display(),
+                super::now() as u64
+            ));
+            if let Err(e) = std::fs::rename(path, &aside) {
+                bail!(
+                    "{why}; and it cannot be moved aside to {}: {e}",
+                    aside.display()
+                );
+            }
+            tracing::warn!(
+                "{why}; moved aside to {} and starting empty",
+                aside.display()
+            );
+            Ok(Table::default())
+        }
+    }
+}
+
+/// Thousands of providers and agents need more descriptors than the usual
+/// soft limit of 1024; the hard limit is ours to take.
+fn raise_fd_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain syscalls on a local struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}

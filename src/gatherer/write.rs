@@ -1,0 +1,86 @@
+//! Atomic file replacement: a reader sees the old file or the new one,
+//! whole, never a part; a failed write (full disk, unwritable directory)
+//! leaves the old file as it was.
+//!
+//! The original gatherer unlinked `stats.pickle` before renaming, so munin
+//! could find no file at all; a plain rename over it has no such window.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// Writes `bytes` to `path` through a temporary file beside it, fsynced,
+/// renamed over `path`, and the directory fsynced so the rename survives a
+/// crash. The error names the file and the step that failed.
+pub fn replace(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let tmp = temp_name(path);
+    let fail = |step: &str, e: std::io::Error| format!("{}: {step}: {e}", path.display());
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o644)
+            .open(&tmp)
+            .map_err(|e| fail("cannot create temporary file", e))?;
+        f.write_all(bytes).map_err(|e| fail("cannot write", e))?;
+        f.sync_all().map_err(|e| fail("cannot sync", e))?;
+        drop(f);
+        std::fs::rename(&tmp, path).map_err(|e| fail("cannot rename into place", e))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+        return result;
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    // Losing the directory sync only risks the rename after a power cut.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// `dir/.name.tmp`: hidden, and in the same file system as the target.
+fn temp_name(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("stats.pickle");
+        replace(&p, b"one").unwrap();
+        replace(&p, b"two").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn failure_keeps_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("stats.pickle");
+        replace(&p, b"old").unwrap();
+        // A directory where the temporary file would go makes create fail.
+        std::fs::create_dir(dir.path().join(".stats.pickle.tmp")).unwrap();
+        let e = replace(&p, b"new").unwrap_err();
+        assert!(
+            e.contains("stats.pickle: cannot create temporary file"),
+            "{e}"
+        );
+        assert_eq!(std::fs::read(&p).unwrap(), b"old");
+        let e = replace(&dir.path().join("no/such/dir"), b"x").unwrap_err();
+        assert!(e.contains("no/such/dir: cannot create"), "{e}");
+    }
+}
