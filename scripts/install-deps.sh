@@ -8,7 +8,7 @@ SUDO=
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 packages="munin-plugins-core"
 if [ "${1:-}" = "--test" ]; then
-    packages="$packages munin-node munin rrdtool librrd-dev netcat-openbsd python3 procps"
+    packages="$packages munin-node munin rrdtool librrd-dev netcat-openbsd python3 python3-venv procps"
 fi
 missing=
 for p in $packages; do
@@ -21,4 +21,8 @@ if [ -n "$missing" ]; then
 fi
 if [ -d /run/systemd/system ] && systemctl is-enabled munin-node >/dev/null 2>&1; then
     $SUDO systemctl disable --now munin-node >/dev/null 2>&1 || true
+fi
+if [ "${1:-}" = "--test" ]; then
+    # Tahoe-LAFS from PyPI for the gatherer's end-to-end test.
+    "$(dirname "$0")/tahoe-venv.sh" >/dev/null
 fi

@@ -4,6 +4,9 @@
 
 mod support;
 
+mod gatherer_api;
+mod gatherer_faults;
+mod gatherer_tahoe;
 mod munin_run;
 mod munin_update;
 mod node_builtin;

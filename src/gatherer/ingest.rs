@@ -194,3 +194,59 @@ pub fn apply(state: &mut State, msg: Msg) -> usize {
         Msg::Barrier(_) => 0,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gatherer::lines::Line;
+
+    fn lines(n: usize) -> Msg {
+        Msg::Lines {
+            id: "n".into(),
+            nickname: None,
+            at: 1.0,
+            lines: (0..n)
+                .map(|i| Line {
+                    metric: format!("m{i}"),
+                    kind: Kind::Gauge,
+                    value: 1.0,
+                    at_ms: 1000,
+                })
+                .collect(),
+        }
+    }
+
+    fn state() -> State {
+        State {
+            table: Table::default(),
+            collection: Collection::new(60_000),
+        }
+    }
+
+    #[test]
+    fn a_full_queue_refuses_and_counts() {
+        let (shared, _rx) = Shared::new(state(), 1);
+        shared.try_push(lines(3)).unwrap();
+        let e = shared.try_push(lines(5)).unwrap_err();
+        assert_eq!(
+            e,
+            "ingest queue full (1 messages); 5 samples dropped, retry later"
+        );
+        let m = shared.metrics.report();
+        assert_eq!((m.queue_drops, m.queue_dropped_samples), (1, 5));
+        assert_eq!(shared.queue_length(), 1);
+    }
+
+    #[tokio::test]
+    async fn flush_waits_for_everything_before_it() {
+        let (shared, rx) = Shared::new(state(), 4);
+        let consumer = tokio::spawn(consume(shared.clone(), rx));
+        for _ in 0..10 {
+            shared.send(lines(2)).await;
+        }
+        shared.flush().await;
+        assert_eq!(shared.state().collection.held(), 20);
+        assert_eq!(shared.metrics.report().samples_received, 20);
+        consumer.abort();
+    }
+}

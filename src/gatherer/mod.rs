@@ -17,6 +17,7 @@
 //! - [`write`]: atomic file replacement.
 //! - [`metrics`]: the gatherer's reports on itself.
 //! - [`api`]: the HTTP routes.
+//! - [`plugin`]: the `stats_gatherer` munin plugin (in `tahoe-stats`).
 //! - [`run`]: the main loop.
 
 pub mod aggregate;
@@ -28,6 +29,7 @@ pub mod lines;
 pub mod metrics;
 pub mod names;
 pub mod options;
+pub mod plugin;
 pub mod poll;
 pub mod provider;
 pub mod reply;

@@ -52,6 +52,9 @@ pub fn run(inv: &Invocation) -> Outcome {
     if name == "tahoe_stats" {
         return run_self(inv);
     }
+    if name == "stats_gatherer" {
+        return gatherer_graph(inv, inv.args.first().map(String::as_str));
+    }
     run_graph(inv, &name, inv.args.first().map(String::as_str))
 }
 
@@ -67,6 +70,9 @@ fn run_self(inv: &Invocation) -> Outcome {
         },
         Some("suggest") => suggest(inv),
         Some("autoconf") => autoconf_snapshot(inv),
+        Some("stats_gatherer" | "stats-gatherer") => {
+            gatherer_graph(inv, inv.args.get(1).map(String::as_str))
+        }
         Some(graph) => run_graph(
             inv,
             &graphs::normalize(graph),
@@ -101,7 +107,29 @@ fn list() -> Vec<u8> {
         };
         out.push_str(&format!("{:<38} {:<48} {title}\n", g.name, source));
     }
+    out.push_str(&format!(
+        "{:<38} {:<48} Stats gatherer activity (multigraph)\n",
+        "stats_gatherer", "url (the gatherer's API)"
+    ));
     out.into_bytes()
+}
+
+/// `stats_gatherer`: the gatherer's own graphs, from its API (`env.url`).
+fn gatherer_graph(inv: &Invocation, arg: Option<&str>) -> Outcome {
+    let var = |name: &str| {
+        inv.env
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.to_string_lossy().into_owned())
+    };
+    let multigraph = var("MUNIN_CAP_MULTIGRAPH").as_deref() == Some("1");
+    match crate::gatherer::plugin::run(arg, var("url").as_deref(), multigraph) {
+        Ok(text) => Outcome {
+            stdout: text.into_bytes(),
+            ..Outcome::default()
+        },
+        Err(e) => Outcome::default().fail(e),
+    }
 }
 
 fn run_graph(inv: &Invocation, name: &str, arg: Option<&str>) -> Outcome {

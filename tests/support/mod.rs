@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod client;
+pub mod gatherer;
 pub mod real_node;
 
 use std::io::{BufRead, BufReader};
