@@ -275,13 +275,13 @@ fn samples_and_silent_nodes_expire() {
 
 #[test]
 fn full_queue_refuses_and_counts_drops() {
-    // A one-message queue under a burst of concurrent pushes: every push is
-    // either accepted or refused with 503, and the counts add up.
+    // A queue of 3000 samples under a burst of concurrent 2000-sample pushes:
+    // every push is either accepted or refused with 503, and the counts add up.
     let g = std::sync::Arc::new(Gatherer::start(&[
         "--interval",
         "3600",
         "--queue-size",
-        "1",
+        "3000",
     ]));
     let body: String = (0..2000).map(|i| format!("m{i}\t{i}\n")).collect();
     let threads: Vec<_> = (0..16)
@@ -306,8 +306,9 @@ fn full_queue_refuses_and_counts_drops() {
     });
     assert_eq!(g.stat("queue_drops"), refused);
     assert_eq!(g.stat("queue_dropped_samples"), refused * 2000.0);
-    assert_eq!(g.stat("queue_capacity"), 1.0);
-    eprintln!("queue of 1 under 16 pushers: {accepted} accepted, {refused} refused");
+    assert_eq!(g.stat("queue_capacity"), 3000.0);
+    assert_eq!(g.stat("queue_length"), 0.0);
+    eprintln!("queue of 3000 samples under 16 pushers: {accepted} accepted, {refused} refused");
 }
 
 /// While the snapshot is rewritten many times a second, a reader always

@@ -404,9 +404,19 @@ fn list_autoconf_and_suggest() {
     let work = tempfile::tempdir().unwrap();
     let list = plugins.run("tahoe-stats", &["--list"], &[]);
     assert_eq!(list.code, 0);
-    assert_eq!(list.out().lines().count(), 32, "31 Tahoe graphs and stats_gatherer");
+    assert_eq!(
+        list.out().lines().count(),
+        32,
+        "31 Tahoe graphs and stats_gatherer"
+    );
     assert!(list.out().contains("tahoe_helper_fetched_bytes"));
-    assert!(list.out().lines().last().unwrap().starts_with("stats_gatherer "));
+    assert!(
+        list.out()
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("stats_gatherer ")
+    );
     let snap = snapshot(work.path(), &fixture("tahoe/grid.json"), "py2-2");
     let env = [("statsfile", snap.to_str().unwrap())];
     assert_eq!(

@@ -1,14 +1,17 @@
 //! The bounded ingest queue and the one task that applies it.
 //!
 //! Every sample, polled or pushed, passes through one queue to one consumer,
-//! which takes the state lock once per batch of messages. The queue holds
-//! at most `capacity` messages, and a message at most one request body, so
-//! memory stays bounded whatever agents send: a push that finds the queue
-//! full is refused (503) and counted as a drop. Polls wait for room instead,
-//! as their rate is bounded by the interval. A barrier message lets a caller
-//! wait until everything sent before it is applied (the snapshot writer does,
-//! so a poll round's replies are in the file written after it).
+//! which takes the state lock once per batch of messages. The queue's bound
+//! is counted in samples, what costs memory (about 80 bytes each while
+//! queued), not in messages: a push that would take the queue past it is
+//! refused (503) and counted as a drop, so memory stays bounded whatever
+//! agents send. Poll replies are always queued: there is one per provider
+//! per round, so they are bounded by the configuration. A barrier message
+//! lets a caller wait until everything sent before it is applied (the
+//! snapshot writer does, so a poll round's replies are in the file written
+//! after it).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -65,18 +68,24 @@ pub struct Shared {
     state: Mutex<State>,
     pub metrics: Metrics,
     pub started: Instant,
-    tx: mpsc::Sender<Msg>,
+    tx: mpsc::UnboundedSender<Msg>,
+    /// Samples sent and not yet applied.
+    queued: AtomicUsize,
+    capacity: usize,
 }
 
 impl Shared {
-    /// The shared part and the receiving end for [`consume`].
-    pub fn new(state: State, capacity: usize) -> (Arc<Shared>, mpsc::Receiver<Msg>) {
-        let (tx, rx) = mpsc::channel(capacity.max(1));
+    /// The shared part and the receiving end for [`consume`]; `capacity`
+    /// is in samples.
+    pub fn new(state: State, capacity: usize) -> (Arc<Shared>, mpsc::UnboundedReceiver<Msg>) {
+        let (tx, rx) = mpsc::unbounded_channel();
         let shared = Shared {
             state: Mutex::new(state),
             metrics: Metrics::default(),
             started: Instant::now(),
             tx,
+            queued: AtomicUsize::new(0),
+            capacity,
         };
         (Arc::new(shared), rx)
     }
@@ -86,41 +95,55 @@ impl Shared {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Queues a push; `Err` with a message when the queue is full.
+    /// Queues a push; `Err` with a message when it does not fit.
     pub fn try_push(&self, msg: Msg) -> Result<(), String> {
-        let n = msg.samples() as u64;
-        match self.tx.try_send(msg) {
-            Ok(()) => Ok(()),
-            Err(_) => {
-                metrics::add(&self.metrics.queue_drops, 1);
-                metrics::add(&self.metrics.queue_dropped_samples, n);
-                Err(format!(
-                    "ingest queue full ({} messages); {n} samples dropped, retry later",
-                    self.tx.max_capacity()
-                ))
-            }
+        let n = msg.samples();
+        let fits = self
+            .queued
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |q| {
+                (q + n <= self.capacity).then_some(q + n)
+            });
+        if fits.is_err() {
+            metrics::add(&self.metrics.queue_drops, 1);
+            metrics::add(&self.metrics.queue_dropped_samples, n as u64);
+            return Err(format!(
+                "ingest queue full ({} of {} samples queued); {n} samples dropped, retry later",
+                self.queue_length(),
+                self.capacity
+            ));
         }
+        self.enqueue(msg);
+        Ok(())
     }
 
-    /// Queues a poll reply, waiting for room.
-    pub async fn send(&self, msg: Msg) {
-        let _ = self.tx.send(msg).await;
+    /// Queues a poll reply.
+    pub fn send(&self, msg: Msg) {
+        self.queued.fetch_add(msg.samples(), Ordering::AcqRel);
+        self.enqueue(msg);
+    }
+
+    /// Sends; if the consumer is gone (shutting down), gives the room back.
+    fn enqueue(&self, msg: Msg) {
+        if let Err(mpsc::error::SendError(msg)) = self.tx.send(msg) {
+            self.queued.fetch_sub(msg.samples(), Ordering::AcqRel);
+        }
     }
 
     /// Waits until every message queued before this call is applied.
     pub async fn flush(&self) {
         let (done, wait) = oneshot::channel();
-        if self.tx.send(Msg::Barrier(done)).await.is_ok() {
+        if self.tx.send(Msg::Barrier(done)).is_ok() {
             let _ = wait.await;
         }
     }
 
+    /// Samples queued and not yet applied.
     pub fn queue_length(&self) -> usize {
-        self.tx.max_capacity() - self.tx.capacity()
+        self.queued.load(Ordering::Acquire)
     }
 
     pub fn queue_capacity(&self) -> usize {
-        self.tx.max_capacity()
+        self.capacity
     }
 }
 
@@ -129,7 +152,7 @@ impl Shared {
 const BATCH: usize = 256;
 
 /// Applies queued messages until every sender is gone.
-pub async fn consume(shared: Arc<Shared>, mut rx: mpsc::Receiver<Msg>) {
+pub async fn consume(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Msg>) {
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
         let mut barriers = Vec::new();
@@ -139,7 +162,9 @@ pub async fn consume(shared: Arc<Shared>, mut rx: mpsc::Receiver<Msg>) {
                 if let Msg::Barrier(done) = msg {
                     barriers.push(done);
                 } else {
+                    let queued = msg.samples();
                     let n = apply(&mut state, msg);
+                    shared.queued.fetch_sub(queued, Ordering::AcqRel);
                     metrics::add(&shared.metrics.samples_received, n as u64);
                 }
             }
@@ -225,16 +250,17 @@ mod tests {
 
     #[test]
     fn a_full_queue_refuses_and_counts() {
-        let (shared, _rx) = Shared::new(state(), 1);
+        let (shared, _rx) = Shared::new(state(), 7);
         shared.try_push(lines(3)).unwrap();
         let e = shared.try_push(lines(5)).unwrap_err();
         assert_eq!(
             e,
-            "ingest queue full (1 messages); 5 samples dropped, retry later"
+            "ingest queue full (3 of 7 samples queued); 5 samples dropped, retry later"
         );
+        shared.try_push(lines(4)).unwrap();
         let m = shared.metrics.report();
         assert_eq!((m.queue_drops, m.queue_dropped_samples), (1, 5));
-        assert_eq!(shared.queue_length(), 1);
+        assert_eq!(shared.queue_length(), 7);
     }
 
     #[tokio::test]
@@ -242,10 +268,15 @@ mod tests {
         let (shared, rx) = Shared::new(state(), 4);
         let consumer = tokio::spawn(consume(shared.clone(), rx));
         for _ in 0..10 {
-            shared.send(lines(2)).await;
+            shared.send(lines(2));
         }
         shared.flush().await;
         assert_eq!(shared.state().collection.held(), 20);
+        assert_eq!(
+            shared.queue_length(),
+            0,
+            "polls may pass the bound; all applied now"
+        );
         assert_eq!(shared.metrics.report().samples_received, 20);
         consumer.abort();
     }

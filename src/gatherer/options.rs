@@ -37,7 +37,7 @@ pub struct Cli {
     /// Drop a silent node from the snapshot after this long; 0 keeps it [default: 7d]
     #[arg(long, value_name = "SECS")]
     pub node_expiry: Option<String>,
-    /// Messages the ingest queue holds before pushes are refused [default: 10000]
+    /// Samples the ingest queue holds before pushes are refused [default: 1000000]
     #[arg(long, value_name = "N")]
     pub queue_size: Option<usize>,
     /// Largest request or reply body, in bytes [default: 1048576]
@@ -161,7 +161,7 @@ impl Options {
             node_expiry: (!expiry.is_zero()).then_some(expiry),
             queue_size: positive(
                 "queue-size",
-                cli.queue_size.or(file.queue_size).unwrap_or(10_000),
+                cli.queue_size.or(file.queue_size).unwrap_or(1_000_000),
             )?,
             max_body: positive(
                 "max-body",

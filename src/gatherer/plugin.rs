@@ -83,7 +83,7 @@ const GRAPHS: &[Graph] = &[
         id: "stats_gatherer.queue",
         head: &[
             ("graph_title", "Stats gatherer ingest queue"),
-            ("graph_vlabel", "messages"),
+            ("graph_vlabel", "samples"),
             ("graph_category", "tahoe"),
         ],
         fields: &[

@@ -177,14 +177,12 @@ async fn poll_one(shared: &Shared, poller: &Poller, p: &Provider) -> Result<Targ
         metrics::add(&shared.metrics.values_dropped, parsed.dropped.len() as u64);
         tracing::debug!("{}: dropped {}", target.url, parsed.dropped.join("; "));
     }
-    shared
-        .send(Msg::Report {
-            id: target.id.clone(),
-            nickname: target.nickname.clone(),
-            at,
-            stats: parsed.stats,
-            source: Source::Poll,
-        })
-        .await;
+    shared.send(Msg::Report {
+        id: target.id.clone(),
+        nickname: target.nickname.clone(),
+        at,
+        stats: parsed.stats,
+        source: Source::Poll,
+    });
     Ok(target)
 }
