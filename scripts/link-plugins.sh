@@ -32,3 +32,9 @@ if [ -x "$tahoe" ] && [ "$(statsfile="$statsfile" "$tahoe" autoconf)" = yes ]; t
 else
     echo "tahoe-stats: no snapshot at ${statsfile:-?} yet; the Tahoe graphs are linked once it exists (rerun scripts/link-plugins.sh)"
 fi
+
+# The gatherer's own graphs, when one answers at env.url.
+url=$(awk '$1 == "env.url" {print $2; exit}' "$here/plugin-conf.d/tahoe")
+if [ -x "$tahoe" ] && [ "$(url="$url" "$tahoe" stats_gatherer autoconf)" = yes ]; then
+    ln -sfn "$tahoe" "$dir/stats_gatherer"
+fi

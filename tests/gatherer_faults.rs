@@ -136,8 +136,12 @@ fn a_provider_that_stops_keeps_its_last_entry() {
 
 #[test]
 fn unwritable_statsfile_is_logged_and_retried() {
+    // A file where the directory should be: not even root writes there,
+    // and the gatherer cannot create the directory either.
     let dir = tempfile::tempdir().unwrap();
-    let blocked = dir.path().join("missing-dir/stats.pickle");
+    let blocker = dir.path().join("not-a-dir");
+    std::fs::write(&blocker, b"").unwrap();
+    let blocked = blocker.join("stats.pickle");
     let g = Gatherer::start_in(dir, &blocked, &["--interval", "0.5"]);
     g.wait("failed writes", Duration::from_secs(5), |g| {
         g.stat("snapshot_failures") >= 2.0
@@ -148,11 +152,13 @@ fn unwritable_statsfile_is_logged_and_retried() {
         "{log}"
     );
     assert!(
-        log.contains("missing-dir/stats.pickle: cannot create temporary file"),
+        log.contains("not-a-dir/stats.pickle: cannot create temporary file"),
         "{log}"
     );
+    assert!(g.log().contains("cannot create"), "the start-up warning");
     // The directory appears: the next interval writes.
-    std::fs::create_dir(blocked.parent().unwrap()).unwrap();
+    std::fs::remove_file(&blocker).unwrap();
+    std::fs::create_dir(&blocker).unwrap();
     g.wait("a write", Duration::from_secs(5), |g| {
         g.stat("snapshot_writes") >= 1.0
     });

@@ -106,8 +106,12 @@ fn polls_a_real_tahoe_node_into_a_snapshot_python_and_tahoe_stats_read() {
     let py = Command::new("python3")
         .arg("-c")
         .arg(
-            "import json, pickle, sys\n\
-             d = pickle.load(open(sys.argv[1], 'rb'))\n\
+            "import json, pickle, pickletools, sys\n\
+             data = open(sys.argv[1], 'rb').read()\n\
+             # Python 2 reads protocols 0 to 2: no opcode of a later one.\n\
+             newest = max(op.proto for op, _, _ in pickletools.genops(data))\n\
+             assert newest == 2, newest\n\
+             d = pickle.loads(data)\n\
              print(json.dumps({k: {'nickname': v['nickname'], 'timestamp': v['timestamp'],\n\
                'stats': v['stats']['stats'], 'counters': v['stats']['counters']} for k, v in d.items()}))",
         )

@@ -11,20 +11,22 @@ use std::collections::HashMap;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use super::reply::Num;
-use super::table::{Entry, Table};
+use super::table::{Entry, Nodes};
 
 /// Python's pickler puts at most this many items under one SETITEMS.
 const BATCH: usize = 1000;
 
-/// Encodes the table as a protocol-2 pickle.
-pub fn pickle(table: &Table) -> Vec<u8> {
+/// Encodes the nodes as a protocol-2 pickle.
+pub fn pickle(nodes: &Nodes) -> Vec<u8> {
     let mut p = Pickler {
-        out: Vec::with_capacity(4096 + table.len() * 2048),
-        memo: HashMap::new(),
+        out: Vec::with_capacity(4096 + nodes.len() * 640),
+        memo: HashMap::default(),
+        prev: Default::default(),
+        next: Default::default(),
     };
     p.out.extend_from_slice(b"\x80\x02");
-    let nodes: Vec<(&String, &Entry)> = table.iter().collect();
-    p.dict(&nodes, |p, (id, e)| {
+    let items: Vec<(&str, &Entry)> = nodes.iter().map(|(k, e)| (&**k, &**e)).collect();
+    p.dict(&items, |p, (id, e)| {
         p.text(id);
         p.entry(e);
     });
@@ -35,6 +37,9 @@ pub fn pickle(table: &Table) -> Vec<u8> {
 struct Pickler<'a> {
     out: Vec<u8>,
     memo: HashMap<&'a str, u32>,
+    /// The previous node's counter and stat keys with their memo indices.
+    prev: [Vec<(&'a str, u32)>; 2],
+    next: [Vec<(&'a str, u32)>; 2],
 }
 
 impl<'a> Pickler<'a> {
@@ -61,31 +66,64 @@ impl<'a> Pickler<'a> {
         self.out.push(b'}');
         self.out.push(b'(');
         self.key("counters");
-        let counters: Vec<(&'a String, &'a Num)> = e.counters.iter().collect();
-        self.dict(&counters, |p, (k, v)| {
-            p.key(k);
-            p.num(Some(*v));
+        let counters: Vec<(usize, &'a str, Num)> = e
+            .counters
+            .iter()
+            .enumerate()
+            .map(|(i, (k, v))| (i, k.as_str(), *v))
+            .collect();
+        self.dict(&counters, |p, (i, k, v)| {
+            p.section_key(0, i, k);
+            p.num(Some(v));
         });
         self.key("stats");
-        let stats: Vec<(&'a String, &'a Option<Num>)> = e.stats.iter().collect();
-        self.dict(&stats, |p, (k, v)| {
-            p.key(k);
-            p.num(*v);
+        let stats: Vec<(usize, &'a str, Option<Num>)> = e
+            .stats
+            .iter()
+            .enumerate()
+            .map(|(i, (k, v))| (i, k.as_str(), *v))
+            .collect();
+        self.dict(&stats, |p, (i, k, v)| {
+            p.section_key(1, i, k);
+            p.num(v);
         });
         self.out.extend_from_slice(b"uu");
+        for s in 0..2 {
+            std::mem::swap(&mut self.prev[s], &mut self.next[s]);
+            self.next[s].clear();
+        }
     }
 
-    /// A string that repeats: BINGET when seen before, else BINPUT after it.
-    fn key(&mut self, s: &'a str) {
-        if let Some(&i) = self.memo.get(s) {
-            match u8::try_from(i) {
-                Ok(b) => self.out.extend_from_slice(&[b'h', b]),
-                Err(_) => {
-                    self.out.push(b'j');
-                    self.out.extend_from_slice(&i.to_le_bytes());
-                }
+    /// The `i`th key of a section: nodes mostly share their key lists, so
+    /// the previous node's key at the same place usually gives the memo
+    /// index with one comparison instead of a hash lookup.
+    fn section_key(&mut self, section: usize, i: usize, k: &'a str) {
+        let id = match self.prev[section].get(i) {
+            Some(&(pk, id)) if pk == k => {
+                self.memo_get(id);
+                id
             }
-            return;
+            _ => self.key(k),
+        };
+        self.next[section].push((k, id));
+    }
+
+    fn memo_get(&mut self, i: u32) {
+        match u8::try_from(i) {
+            Ok(b) => self.out.extend_from_slice(&[b'h', b]),
+            Err(_) => {
+                self.out.push(b'j');
+                self.out.extend_from_slice(&i.to_le_bytes());
+            }
+        }
+    }
+
+    /// A string that repeats: BINGET when seen before, else BINPUT after
+    /// it. Returns its memo index.
+    fn key(&mut self, s: &'a str) -> u32 {
+        if let Some(&i) = self.memo.get(s) {
+            self.memo_get(i);
+            return i;
         }
         self.text(s);
         let i = self.memo.len() as u32;
@@ -97,6 +135,7 @@ impl<'a> Pickler<'a> {
                 self.out.extend_from_slice(&i.to_le_bytes());
             }
         }
+        i
     }
 
     /// BINUNICODE: a text string.
@@ -151,19 +190,19 @@ impl<'a> Pickler<'a> {
     }
 }
 
-/// Encodes the table as JSON (`stats.json`).
-pub fn json(table: &Table) -> Vec<u8> {
-    let mut out = Vec::with_capacity(4096 + table.len() * 3072);
-    serde_json::to_writer(&mut out, &JsonTable(table)).expect("a Vec takes any JSON");
+/// Encodes the nodes as JSON (`stats.json`).
+pub fn json(nodes: &Nodes) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4096 + nodes.len() * 3072);
+    serde_json::to_writer(&mut out, &JsonNodes(nodes)).expect("a Vec takes any JSON");
     out.push(b'\n');
     out
 }
 
-struct JsonTable<'a>(&'a Table);
+struct JsonNodes<'a>(&'a Nodes);
 
-impl Serialize for JsonTable<'_> {
+impl Serialize for JsonNodes<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.0.iter().map(|(id, e)| (id, JsonEntry(e))))
+        s.collect_map(self.0.iter().map(|(id, e)| (&**id, JsonEntry(e))))
     }
 }
 
@@ -206,10 +245,10 @@ impl Serialize for Num {
 mod tests {
     use super::*;
     use crate::gatherer::reply::NodeStats;
-    use crate::gatherer::table::Source;
+    use crate::gatherer::table::{Source, Table};
     use crate::tahoe::snapshot::Snapshot;
 
-    fn table() -> Table {
+    fn table() -> Nodes {
         let mut t = Table::default();
         let stats = NodeStats {
             counters: vec![
@@ -232,7 +271,7 @@ mod tests {
             Entry::new("café", 1700000000.5, stats.clone(), Source::Poll),
         );
         t.replace("efgh", Entry::new("n2", 1700000001.0, stats, Source::Push));
-        t
+        t.nodes()
     }
 
     /// Our own reader decodes what we write, exactly.
@@ -280,7 +319,9 @@ mod tests {
         let enc = |i: i128| {
             let mut p = Pickler {
                 out: Vec::new(),
-                memo: HashMap::new(),
+                memo: HashMap::default(),
+                prev: Default::default(),
+                next: Default::default(),
             };
             p.int(i);
             p.out

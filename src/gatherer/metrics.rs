@@ -21,6 +21,7 @@ pub struct Metrics {
     pub snapshot_writes: AtomicU64,
     pub snapshot_failures: AtomicU64,
     pub snapshot_micros: AtomicU64,
+    pub snapshot_encode_micros: AtomicU64,
     pub snapshot_bytes: AtomicU64,
     pub poll_round_micros: AtomicU64,
     pub round_ok: AtomicU64,
@@ -62,6 +63,8 @@ pub struct Report {
     pub snapshot_writes: u64,
     pub snapshot_failures: u64,
     pub snapshot_write_seconds: f64,
+    /// Of which encoding (under the state lock).
+    pub snapshot_encode_seconds: f64,
     pub snapshot_bytes: u64,
     pub rss_bytes: u64,
 }
@@ -95,6 +98,7 @@ impl Metrics {
             snapshot_writes: g(&self.snapshot_writes),
             snapshot_failures: g(&self.snapshot_failures),
             snapshot_write_seconds: g(&self.snapshot_micros) as f64 / 1e6,
+            snapshot_encode_seconds: g(&self.snapshot_encode_micros) as f64 / 1e6,
             snapshot_bytes: g(&self.snapshot_bytes),
             rss_bytes: rss_bytes(),
         }

@@ -11,6 +11,10 @@ use clap::Parser;
 
 use super::provider::Provider;
 
+/// Where the snapshot goes by default: where plugin-conf.d/tahoe points
+/// the tahoe-stats plugins.
+pub const DEFAULT_STATSFILE: &str = "/var/lib/munin-rs/stats.pickle";
+
 /// Command line of `stats-gatherer`.
 #[derive(Debug, Default, Parser)]
 #[command(
@@ -22,7 +26,7 @@ pub struct Cli {
     /// Address of the HTTP API [default: 127.0.0.1:3458]
     #[arg(long, value_name = "ADDR:PORT")]
     pub listen: Option<String>,
-    /// The snapshot pickle; stats.json is written beside it [default: stats.pickle]
+    /// The snapshot pickle; stats.json is written beside it [default: /var/lib/munin-rs/stats.pickle]
     #[arg(long, value_name = "PATH")]
     pub statsfile: Option<PathBuf>,
     /// Seconds between poll rounds and snapshot writes [default: 60]
@@ -105,7 +109,7 @@ impl Options {
         let statsfile = cli
             .statsfile
             .or(file.statsfile)
-            .unwrap_or_else(|| "stats.pickle".into());
+            .unwrap_or_else(|| DEFAULT_STATSFILE.into());
         if statsfile.extension().is_some_and(|e| e == "json") {
             return Err(format!(
                 "statsfile {}: the pickle's name must not end in .json (stats.json is written beside it)",
@@ -274,7 +278,7 @@ mod tests {
         assert_eq!(o.providers.len(), 3);
         assert_eq!(o.retention, Duration::from_secs(3600));
         assert_eq!(o.node_expiry, Some(Duration::from_secs(604_800)));
-        assert_eq!(o.json_file(), PathBuf::from("stats.json"));
+        assert_eq!(o.json_file(), PathBuf::from("/var/lib/munin-rs/stats.json"));
     }
 
     #[test]

@@ -25,6 +25,16 @@ use super::write;
 /// Runs until SIGTERM or SIGINT.
 pub async fn run(opts: Options) -> Result<()> {
     raise_fd_limit();
+    if let Some(dir) = opts
+        .statsfile
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        // A missing directory is only logged: each write retries, and says why.
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            tracing::warn!("cannot create {}: {e}", dir.display());
+        }
+    }
     let table = load_table(&opts.statsfile)?;
     let state = State {
         table,
@@ -91,7 +101,8 @@ pub async fn run(opts: Options) -> Result<()> {
     }
     tracing::info!("stopping: writing the last snapshot");
     let _ = stop_tx.send(true);
-    let _ = server.await;
+    // In-flight requests get a moment; a stalled client does not hold the exit.
+    let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
     write_snapshot(&shared, &opts).await;
     drop(consumer);
     Ok(())
@@ -102,24 +113,26 @@ pub async fn run(opts: Options) -> Result<()> {
 pub async fn write_snapshot(shared: &Arc<Shared>, opts: &Options) {
     shared.flush().await;
     let started = Instant::now();
-    let (pickle, json) = {
-        let st = shared.state();
-        (encode::pickle(&st.table), encode::json(&st.table))
-    };
-    let size = pickle.len() as u64;
+    // The lock is held to count references; encoding runs beside ingest.
+    let nodes = shared.state().table.nodes();
     let (pkl_path, json_path) = (opts.statsfile.clone(), opts.json_file());
     let result = tokio::task::spawn_blocking(move || {
+        let pickle = encode::pickle(&nodes);
+        let json = encode::json(&nodes);
+        let encoded = started.elapsed();
         write::replace(&pkl_path, &pickle)?;
-        write::replace(&json_path, &json)
+        write::replace(&json_path, &json)?;
+        Ok((encoded, pickle.len() as u64))
     })
     .await
     .unwrap_or_else(|e| Err(format!("snapshot writer failed: {e}")));
     let m = &shared.metrics;
     match result {
-        Ok(()) => {
+        Ok((encoded, size)) => {
             metrics::add(&m.snapshot_writes, 1);
             metrics::set(&m.snapshot_bytes, size);
             metrics::set(&m.snapshot_micros, started.elapsed().as_micros() as u64);
+            metrics::set(&m.snapshot_encode_micros, encoded.as_micros() as u64);
         }
         Err(why) => {
             metrics::add(&m.snapshot_failures, 1);
@@ -198,7 +211,7 @@ fn load_table(path: &Path) -> Result<Table> {
 
 /// Thousands of providers and agents need more descriptors than the usual
 /// soft limit of 1024; the hard limit is ours to take.
-fn raise_fd_limit() {
+pub fn raise_fd_limit() {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::tahoe::snapshot::Snapshot;
 use crate::tahoe::value::{Node, Val};
@@ -57,26 +58,43 @@ impl Entry {
     }
 }
 
+/// The snapshot's content at one moment: shared, never copied entries, so
+/// the encoder works on it without holding the state lock.
+pub type Nodes = Vec<(Arc<str>, Arc<Entry>)>;
+
 /// Node id → latest entry, in id order (the snapshot's order).
 #[derive(Debug, Default)]
 pub struct Table {
-    entries: BTreeMap<String, Entry>,
+    entries: BTreeMap<Arc<str>, Arc<Entry>>,
 }
 
 impl Table {
     pub fn replace(&mut self, id: &str, entry: Entry) {
-        self.entries.insert(id.to_string(), entry);
+        match self.entries.get_mut(id) {
+            Some(e) => *e = Arc::new(entry),
+            None => {
+                self.entries.insert(Arc::from(id), Arc::new(entry));
+            }
+        }
+    }
+
+    /// Every entry, cheaply: the lock is held for reference counts only.
+    pub fn nodes(&self) -> Nodes {
+        self.entries
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     /// Applies agent lines: gauges to `stats`, the other kinds to `counters`.
     pub fn merge_lines(&mut self, id: &str, nickname: Option<&str>, now: f64, lines: &[Line]) {
-        let entry = self.entries.entry(id.to_string()).or_insert_with(|| Entry {
-            nickname: String::new(),
-            timestamp: now,
-            counters: BTreeMap::new(),
-            stats: BTreeMap::new(),
-            source: Source::Push,
-        });
+        if !self.entries.contains_key(id) {
+            let empty = Entry::new("", now, NodeStats::default(), Source::Push);
+            self.entries.insert(Arc::from(id), Arc::new(empty));
+        }
+        let slot = self.entries.get_mut(id).expect("inserted above");
+        // Copies the entry only while a snapshot being encoded still holds it.
+        let entry = Arc::make_mut(slot);
         if let Some(n) = nickname {
             entry.nickname = n.to_string();
         }
@@ -101,12 +119,12 @@ impl Table {
         before - self.entries.len()
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &Entry)> {
-        self.entries.iter()
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Entry)> {
+        self.entries.iter().map(|(k, v)| (&**k, &**v))
     }
 
     pub fn get(&self, id: &str) -> Option<&Entry> {
-        self.entries.get(id)
+        self.entries.get(id).map(|e| &**e)
     }
 
     pub fn len(&self) -> usize {
