@@ -89,6 +89,19 @@ fn pushed_lines_give_raw_samples_and_aggregates() {
     let nodes = g.get("/api/v1/nodes");
     assert_eq!(nodes["nodes"][0]["nickname"], "web 1");
     assert_eq!(nodes["nodes"][0]["source"], "push");
+    // A late push of an older value is kept as a sample, not as the value.
+    let late = format!("latency.gauge\t5\t{}\n", t0 + 50.0);
+    assert_eq!(lines(&g, "node=agent1", &late).0, 202);
+    g.wait("late sample applied", Duration::from_secs(5), |g| {
+        g.stat("samples_held") == 103.0
+    });
+    // The snapshot holds each metric's newest value, not the last line's.
+    let dir = g.stop();
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("stats.json")).unwrap()).unwrap();
+    let entry = &json["agent1"]["stats"];
+    assert_eq!(entry["stats"]["latency"], 100, "{entry}");
+    assert_eq!(entry["counters"]["requests"], 400, "{entry}");
 }
 
 #[test]
@@ -128,8 +141,39 @@ fn json_push_lands_in_the_snapshot_like_a_poll() {
 
 #[test]
 fn bad_pushes_are_refused_with_the_reason() {
-    let g = Gatherer::start(&["--interval", "3600", "--max-body", "1000"]);
+    let g = Gatherer::start(&[
+        "--interval",
+        "3600",
+        "--max-body",
+        "1000",
+        "--queue-size",
+        "10",
+    ]);
+    let future = format!("a\t1\t{}\n", now() + 3600.0);
+    let future_json = format!(
+        r#"{{"nodeid": "n", "timestamp": {}, "stats": {{}}}}"#,
+        now() + 3600.0
+    );
+    let eleven: String = (0..11).map(|i| format!("m{i}\t1\n")).collect();
     let cases: &[(&str, &[u8], u16, &str)] = &[
+        (
+            "/api/v1/push/lines?node=n",
+            future.as_bytes(),
+            400,
+            "s ahead of the gatherer's clock (at most 300 s)",
+        ),
+        (
+            "/api/v1/push",
+            future_json.as_bytes(),
+            400,
+            "s ahead of the gatherer's clock",
+        ),
+        (
+            "/api/v1/push/lines?node=n",
+            eleven.as_bytes(),
+            413,
+            "11 samples in one push, more than the whole ingest queue holds (10)",
+        ),
         ("/api/v1/push", b"{not json", 400, "body is not JSON"),
         (
             "/api/v1/push",
@@ -275,13 +319,14 @@ fn samples_and_silent_nodes_expire() {
 
 #[test]
 fn full_queue_refuses_and_counts_drops() {
-    // A queue of 3000 samples under a burst of concurrent 2000-sample pushes:
-    // every push is either accepted or refused with 503, and the counts add up.
+    // A queue of 2000 samples under 16 agents pushing 2000 samples at a
+    // time: a push finds the queue full whenever another is still queued.
+    // Every push is accepted or refused with 503, and the counts add up.
     let g = std::sync::Arc::new(Gatherer::start(&[
         "--interval",
         "3600",
         "--queue-size",
-        "3000",
+        "2000",
     ]));
     let body: String = (0..2000).map(|i| format!("m{i}\t{i}\n")).collect();
     let threads: Vec<_> = (0..16)
@@ -301,14 +346,15 @@ fn full_queue_refuses_and_counts_drops() {
     let accepted = codes.iter().filter(|c| **c == 202).count() as f64;
     let refused = codes.iter().filter(|c| **c == 503).count() as f64;
     assert_eq!(accepted + refused, 160.0, "{codes:?}");
+    assert!(refused > 0.0 && accepted > 0.0, "{codes:?}");
     g.wait("queue drained", Duration::from_secs(10), |g| {
         g.stat("samples_received") == accepted * 2000.0
     });
     assert_eq!(g.stat("queue_drops"), refused);
     assert_eq!(g.stat("queue_dropped_samples"), refused * 2000.0);
-    assert_eq!(g.stat("queue_capacity"), 3000.0);
+    assert_eq!(g.stat("queue_capacity"), 2000.0);
     assert_eq!(g.stat("queue_length"), 0.0);
-    eprintln!("queue of 3000 samples under 16 pushers: {accepted} accepted, {refused} refused");
+    eprintln!("queue of 2000 samples under 16 pushers: {accepted} accepted, {refused} refused");
 }
 
 /// While the snapshot is rewritten many times a second, a reader always
@@ -334,16 +380,20 @@ fn readers_never_see_a_partial_snapshot() {
     g.wait("a later write", Duration::from_secs(5), |g| {
         g.stat("snapshot_writes") >= writes_before + 2.0
     });
-    let end = std::time::Instant::now() + Duration::from_secs(3);
+    // Read until 10 rewrites went by (however slow the machine), or 60 s.
+    let end = std::time::Instant::now() + Duration::from_secs(60);
     let mut reads = 0;
-    while std::time::Instant::now() < end {
-        let bytes = std::fs::read(&g.statsfile).expect("the snapshot always exists");
-        let snap = munin_rs::tahoe::snapshot::Snapshot::decode(bytes).expect("a whole pickle");
-        assert_eq!(snap.nodes().len(), 2000);
-        reads += 1;
+    let mut writes = 0.0;
+    while writes < 10.0 && std::time::Instant::now() < end {
+        for _ in 0..10 {
+            let bytes = std::fs::read(&g.statsfile).expect("the snapshot always exists");
+            let snap = munin_rs::tahoe::snapshot::Snapshot::decode(bytes).expect("a whole pickle");
+            assert_eq!(snap.nodes().len(), 2000);
+            reads += 1;
+        }
+        writes = g.stat("snapshot_writes") - writes_before;
     }
-    let writes = g.stat("snapshot_writes") - writes_before;
-    assert!(writes >= 20.0, "only {writes} rewrites during the reads");
+    assert!(writes >= 10.0, "only {writes} rewrites during the reads");
     eprintln!("{reads} whole reads during {writes} rewrites");
     let leftovers: Vec<_> = std::fs::read_dir(g.dir.path())
         .unwrap()

@@ -41,28 +41,29 @@ fn one_bad_provider_never_delays_or_spoils_the_others() {
         spec(&big, "big"),
         dead_spec,
     ];
-    let mut args = vec!["--interval", "1", "--timeout", "1"];
+    let mut args = vec!["--interval", "1", "--timeout", "4"];
     for s in &specs {
         args.extend(["--provider", s.as_str()]);
     }
-    let started = Instant::now();
     let mut g = Gatherer::start(&args);
-    g.wait("the good node", Duration::from_secs(5), |g| {
+    let started = Instant::now();
+    g.wait("the good node", Duration::from_secs(10), |g| {
         g.get("/api/v1/nodes")["nodes"].as_array().unwrap().len() == 1
     });
-    // The good node arrives at once: the slow one holds only its own poll.
+    // The good node is in before the slow one's 4 s deadline: the slow one
+    // holds only its own poll.
     assert!(
-        started.elapsed() < Duration::from_millis(1500),
+        started.elapsed() < Duration::from_secs(3),
         "{:?}",
         started.elapsed()
     );
-    g.wait("a whole round", Duration::from_secs(5), |g| {
+    g.wait("a whole round", Duration::from_secs(10), |g| {
         g.stat("providers_failed_last_round") == 6.0
     });
     assert_eq!(g.stat("providers_ok_last_round"), 1.0);
     let round = g.stat("poll_round_seconds");
     assert!(
-        (0.9..1.8).contains(&round),
+        (3.9..7.0).contains(&round),
         "a round lasts about the timeout, not longer: {round}"
     );
     let error_of = |id: &str| {
@@ -72,7 +73,7 @@ fn one_bad_provider_never_delays_or_spoils_the_others() {
             .to_string()
     };
     for (id, want) in [
-        (slow.addr.to_string(), "no complete reply within 1 s"),
+        (slow.addr.to_string(), "no complete reply within 4 s"),
         (error.addr.to_string(), "HTTP 500 Internal Server Error"),
         (html.addr.to_string(), "reply is not JSON"),
         (
@@ -90,8 +91,8 @@ fn one_bad_provider_never_delays_or_spoils_the_others() {
     }
     assert!(g.stat("poll_timeouts") >= 1.0);
     // Failures are logged once per provider, not every round.
-    g.wait("three rounds", Duration::from_secs(5), |g| {
-        g.stat("polls") >= 21.0
+    g.wait("two rounds", Duration::from_secs(15), |g| {
+        g.stat("polls") >= 14.0
     });
     let log = g.log();
     assert_eq!(log.matches("HTTP 500").count(), 1, "{log}");
@@ -155,7 +156,12 @@ fn unwritable_statsfile_is_logged_and_retried() {
         log.contains("not-a-dir/stats.pickle: cannot create temporary file"),
         "{log}"
     );
-    assert!(g.log().contains("cannot create"), "the start-up warning");
+    let warning = format!("cannot create {}: ", blocker.display());
+    assert!(
+        g.log().contains(&warning),
+        "the start-up warning: {}",
+        g.log()
+    );
     // The directory appears: the next interval writes.
     std::fs::remove_file(&blocker).unwrap();
     std::fs::create_dir(&blocker).unwrap();

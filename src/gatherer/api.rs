@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 
 use super::aggregate;
 use super::collection::Filter;
-use super::ingest::{Msg, Shared};
+use super::ingest::{Msg, Refused, Shared};
 use super::lines;
 use super::metrics;
 use super::names;
@@ -34,8 +34,10 @@ use super::reply;
 use super::status::Statuses;
 use super::table::Source;
 
-/// Most points one `samples` reply carries unless `limit` says otherwise.
+/// Most points one `samples` reply carries unless `limit` says otherwise,
+/// and the most it may ask for.
 const DEFAULT_LIMIT: usize = 100_000;
+const MAX_LIMIT: usize = 1_000_000;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -170,30 +172,27 @@ async fn samples(State(api): State<Api>, Query(q): Query<HashMap<String, String>
     let limit = match q.get("limit") {
         None => DEFAULT_LIMIT,
         Some(v) => v
-            .parse()
-            .map_err(|_| bad(format!("limit={v:?} is not a count")))?,
+            .parse::<usize>()
+            .map_err(|_| bad(format!("limit={v:?} is not a count")))?
+            .min(MAX_LIMIT),
     };
-    let st = api.shared.state();
-    let mut series = Vec::new();
-    let (mut points, mut truncated) = (0usize, false);
-    for (node, metric, s) in st.collection.select(&filter(&q)) {
-        let pts: Vec<[f64; 2]> = s
-            .range(from, to)
-            .take(limit - points)
-            .map(|(t, v)| [t as f64 / 1000.0, v])
-            .collect();
-        if pts.is_empty() {
-            continue;
-        }
-        points += pts.len();
-        series.push(json!({
-            "node": node, "metric": metric, "type": s.kind.as_str(), "points": pts,
-        }));
-        if points >= limit {
-            truncated = true;
-            break;
-        }
-    }
+    let (copied, truncated) = api
+        .shared
+        .state()
+        .collection
+        .copy(&filter(&q), from, to, limit);
+    let points: usize = copied.iter().map(|c| c.points.len()).sum();
+    let series: Vec<Value> = copied
+        .into_iter()
+        .map(|c| {
+            let pts: Vec<[f64; 2]> = c
+                .points
+                .iter()
+                .map(|&(t, v)| [t as f64 / 1000.0, v])
+                .collect();
+            json!({ "node": c.node, "metric": c.metric, "type": c.kind.as_str(), "points": pts })
+        })
+        .collect();
     Ok(Json(json!({
         "since": from as f64 / 1000.0, "until": to as f64 / 1000.0,
         "points": points, "truncated": truncated, "series": series,
@@ -203,14 +202,16 @@ async fn samples(State(api): State<Api>, Query(q): Query<HashMap<String, String>
 
 async fn aggregate(State(api): State<Api>, Query(q): Query<HashMap<String, String>>) -> Reply {
     let (from, to) = window(&q, 300.0)?;
-    let st = api.shared.state();
-    let series: Vec<Value> = st
+    let (copied, _) = api
+        .shared
+        .state()
         .collection
-        .select(&filter(&q))
+        .copy(&filter(&q), from, to, usize::MAX);
+    let series: Vec<Value> = copied
         .into_iter()
-        .filter_map(|(node, metric, s)| {
-            let sum = aggregate::summarise(s.kind, s.range(from, to))?;
-            let mut v = json!({ "node": node, "metric": metric, "type": s.kind.as_str() });
+        .filter_map(|c| {
+            let sum = aggregate::summarise(c.kind, c.points.into_iter())?;
+            let mut v = json!({ "node": c.node, "metric": c.metric, "type": c.kind.as_str() });
             if let (Value::Object(m), Ok(Value::Object(a))) = (&mut v, serde_json::to_value(sum)) {
                 m.extend(a);
             }
@@ -255,12 +256,18 @@ async fn body_of(api: &Api, body: Body) -> Result<Vec<u8>, Refusal> {
     to_bytes(body, api.max_body)
         .await
         .map(|b| b.to_vec())
-        .map_err(|_| {
-            metrics::add(&api.shared.metrics.pushes_rejected, 1);
-            refuse(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("body over {} bytes (max-body)", api.max_body),
-            )
+        .map_err(|e| {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            let r = if too_large {
+                refuse(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("body over {} bytes (max-body)", api.max_body),
+                )
+            } else {
+                bad(format!("reading the body: {e}"))
+            };
+            rejected(api, r)
         })
 }
 
@@ -271,9 +278,10 @@ fn rejected(api: &Api, r: Refusal) -> Refusal {
 }
 
 fn queued(api: &Api, msg: Msg, accepted: usize, dropped: Vec<String>) -> Reply {
-    api.shared
-        .try_push(msg)
-        .map_err(|why| refuse(StatusCode::SERVICE_UNAVAILABLE, why))?;
+    api.shared.try_push(msg).map_err(|r| match r {
+        Refused::Full(why) => refuse(StatusCode::SERVICE_UNAVAILABLE, why),
+        Refused::TooBig(why) => rejected(api, refuse(StatusCode::PAYLOAD_TOO_LARGE, why)),
+    })?;
     metrics::add(&api.shared.metrics.pushes, 1);
     metrics::add(&api.shared.metrics.values_dropped, dropped.len() as u64);
     Ok((
@@ -294,12 +302,17 @@ async fn push_json(State(api): State<Api>, headers: HeaderMap, body: Body) -> Re
     names::node_id(id).map_err(fail)?;
     let nickname = field("nickname").unwrap_or_default();
     names::nickname(nickname).map_err(fail)?;
+    let now = super::now();
     let at = match doc.get("timestamp") {
-        None | Some(Value::Null) => super::now(),
-        Some(t) => t
-            .as_f64()
-            .filter(|t| *t > 0.0 && *t < 1e11)
-            .ok_or_else(|| fail(format!("\"timestamp\" {t} is not seconds since the epoch")))?,
+        None | Some(Value::Null) => now,
+        Some(t) => {
+            let secs = t
+                .as_f64()
+                .filter(|t| *t > 0.0)
+                .ok_or_else(|| fail(format!("\"timestamp\" {t} is not seconds since the epoch")))?;
+            lines::check_time(secs, now).map_err(fail)?;
+            secs
+        }
     };
     let parsed = reply::parse(&doc).map_err(fail)?;
     let n = parsed.stats.sample_count();

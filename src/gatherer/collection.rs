@@ -54,6 +54,16 @@ impl Filter {
     }
 }
 
+/// The samples of one series in a time range, copied out so that work on
+/// them (JSON, sorting for percentiles) runs without the state lock.
+#[derive(Debug)]
+pub struct SeriesCopy {
+    pub node: String,
+    pub metric: String,
+    pub kind: Kind,
+    pub points: Vec<(i64, f64)>,
+}
+
 /// All series, by node and metric.
 #[derive(Debug)]
 pub struct Collection {
@@ -86,9 +96,20 @@ impl Collection {
         }
     }
 
-    /// Adds one sample. A series whose kind changes starts again, as its old
-    /// values mean something else.
+    /// Adds one sample.
     pub fn add(&mut self, node: &str, metric: &str, kind: Kind, at_ms: i64, value: f64) {
+        self.extend(node, metric, kind, &[(at_ms, value)]);
+    }
+
+    /// Adds samples given in time order. A series whose kind changes starts
+    /// again, as its old values mean something else. Pushes may arrive out
+    /// of order: a batch older than the series' newest sample is merged in
+    /// one pass, never inserted sample by sample (which costs a move of half
+    /// the buffer each).
+    pub fn extend(&mut self, node: &str, metric: &str, kind: Kind, points: &[(i64, f64)]) {
+        let Some(&(first, _)) = points.first() else {
+            return;
+        };
         let metrics = match self.nodes.get_mut(node) {
             Some(m) => m,
             None => {
@@ -111,15 +132,25 @@ impl Collection {
             series.points.clear();
             series.kind = kind;
         }
-        // Pushes may arrive out of order; keep the buffer sorted.
         match series.points.back() {
-            Some(&(last, _)) if last > at_ms => {
-                let at = series.points.partition_point(|p| p.0 <= at_ms);
-                series.points.insert(at, (at_ms, value));
+            Some(&(last, _)) if last > first => {
+                if let [one] = points {
+                    let at = series.points.partition_point(|p| p.0 <= one.0);
+                    series.points.insert(at, *one);
+                } else {
+                    let old: Vec<(i64, f64)> = series.points.drain(..).collect();
+                    series.points = merge(&old, points).into();
+                }
             }
-            _ => series.points.push_back((at_ms, value)),
+            _ => series.points.extend(points.iter().copied()),
         }
-        self.held += 1;
+        self.held += points.len();
+    }
+
+    /// The kind and newest value of a series.
+    pub fn last(&self, node: &str, metric: &str) -> Option<(Kind, f64)> {
+        let s = self.nodes.get(node)?.get(metric)?;
+        s.points.back().map(|p| (s.kind, p.1))
     }
 
     /// Drops samples older than the retention period, then empty series and
@@ -166,6 +197,42 @@ impl Collection {
         out
     }
 
+    /// Copies the selected series' samples with `from_ms <= t < to_ms`, at
+    /// most `limit` points in all; series with none are left out. The flag
+    /// says whether the limit cut the answer short.
+    pub fn copy(
+        &self,
+        filter: &Filter,
+        from_ms: i64,
+        to_ms: i64,
+        limit: usize,
+    ) -> (Vec<SeriesCopy>, bool) {
+        let (mut out, mut taken) = (Vec::new(), 0usize);
+        for (node, metric, s) in self.select(filter) {
+            let room = limit - taken;
+            // One more than there is room for tells whether the limit cut.
+            let mut points: Vec<(i64, f64)> = s
+                .range(from_ms, to_ms)
+                .take(room.saturating_add(1))
+                .collect();
+            let cut = points.len() > room;
+            points.truncate(room);
+            taken += points.len();
+            if !points.is_empty() {
+                out.push(SeriesCopy {
+                    node: node.to_string(),
+                    metric: metric.to_string(),
+                    kind: s.kind,
+                    points,
+                });
+            }
+            if cut {
+                return (out, true);
+            }
+        }
+        (out, false)
+    }
+
     pub fn held(&self) -> usize {
         self.held
     }
@@ -191,6 +258,24 @@ impl Collection {
             .map(|s| s.points.capacity() * per)
             .sum()
     }
+}
+
+/// Two time-ordered runs as one; on equal times `old` comes first.
+fn merge(old: &[(i64, f64)], new: &[(i64, f64)]) -> Vec<(i64, f64)> {
+    let mut out = Vec::with_capacity(old.len() + new.len());
+    let (mut i, mut j) = (0, 0);
+    while i < old.len() && j < new.len() {
+        if new[j].0 < old[i].0 {
+            out.push(new[j]);
+            j += 1;
+        } else {
+            out.push(old[i]);
+            i += 1;
+        }
+    }
+    out.extend_from_slice(&old[i..]);
+    out.extend_from_slice(&new[j..]);
+    out
 }
 
 #[cfg(test)]
@@ -233,6 +318,24 @@ mod tests {
             points(&c, "n", "m"),
             vec![(1_000, 1.0), (2_000, 2.0), (3_000, 3.0)]
         );
+        c.extend(
+            "n",
+            "m",
+            Kind::Counter,
+            &[(500, 0.5), (2_500, 2.5), (9_000, 9.0)],
+        );
+        assert_eq!(
+            points(&c, "n", "m"),
+            vec![
+                (500, 0.5),
+                (1_000, 1.0),
+                (2_000, 2.0),
+                (2_500, 2.5),
+                (3_000, 3.0),
+                (9_000, 9.0)
+            ]
+        );
+        assert_eq!(c.last("n", "m"), Some((Kind::Counter, 9.0)));
         c.add("n", "m", Kind::Gauge, 4_000, 9.0);
         assert_eq!(points(&c, "n", "m"), vec![(4_000, 9.0)]);
         assert_eq!(c.held(), 1);
@@ -253,5 +356,16 @@ mod tests {
         let s = c.select(&Filter::default());
         assert_eq!(s[0].2.range(3_000, 4_000).count(), 1);
         assert_eq!(s[0].2.range(3_001, 4_000).count(), 0);
+        let all = Filter::default();
+        let (copy, cut) = c.copy(&all, 0, 10_000, 3);
+        assert_eq!(
+            (copy.len(), cut),
+            (3, false),
+            "exactly the limit is not a cut"
+        );
+        let (copy, cut) = c.copy(&all, 0, 10_000, 2);
+        assert_eq!((copy.len(), cut), (2, true));
+        assert!(c.copy(&all, 0, 10_000, 0).1);
+        assert_eq!(c.copy(&all, 0, 10_000, usize::MAX).0.len(), 3);
     }
 }

@@ -11,6 +11,7 @@
 //! snapshot writer does, so a poll round's replies are in the file written
 //! after it).
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
@@ -72,6 +73,18 @@ pub struct Shared {
     /// Samples sent and not yet applied.
     queued: AtomicUsize,
     capacity: usize,
+    /// Held while a snapshot is written: a write left running by a
+    /// cancelled cycle and the last one at exit never share the temp file.
+    pub writing: Mutex<()>,
+}
+
+/// Why a push was not queued.
+#[derive(Debug, PartialEq)]
+pub enum Refused {
+    /// Retry later.
+    Full(String),
+    /// Never fits: larger than the whole queue.
+    TooBig(String),
 }
 
 impl Shared {
@@ -86,6 +99,7 @@ impl Shared {
             tx,
             queued: AtomicUsize::new(0),
             capacity,
+            writing: Mutex::new(()),
         };
         (Arc::new(shared), rx)
     }
@@ -96,8 +110,14 @@ impl Shared {
     }
 
     /// Queues a push; `Err` with a message when it does not fit.
-    pub fn try_push(&self, msg: Msg) -> Result<(), String> {
+    pub fn try_push(&self, msg: Msg) -> Result<(), Refused> {
         let n = msg.samples();
+        if n > self.capacity {
+            return Err(Refused::TooBig(format!(
+                "{n} samples in one push, more than the whole ingest queue holds ({}); split it",
+                self.capacity
+            )));
+        }
         let fits = self
             .queued
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |q| {
@@ -106,11 +126,11 @@ impl Shared {
         if fits.is_err() {
             metrics::add(&self.metrics.queue_drops, 1);
             metrics::add(&self.metrics.queue_dropped_samples, n as u64);
-            return Err(format!(
+            return Err(Refused::Full(format!(
                 "ingest queue full ({} of {} samples queued); {n} samples dropped, retry later",
                 self.queue_length(),
                 self.capacity
-            ));
+            )));
         }
         self.enqueue(msg);
         Ok(())
@@ -175,6 +195,9 @@ pub async fn consume(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Msg>) 
     }
 }
 
+/// One metric's lines in a push: the kind of the last, and the samples.
+type Group = (Kind, Vec<(i64, f64)>);
+
 /// Applies one message; returns the samples it added.
 pub fn apply(state: &mut State, msg: Msg) -> usize {
     match msg {
@@ -195,9 +218,8 @@ pub fn apply(state: &mut State, msg: Msg) -> usize {
                 }
             }
             let n = stats.sample_count();
-            state
-                .table
-                .replace(&id, Entry::new(&nickname, at, stats, source));
+            let entry = Entry::new(&nickname, at, stats, source);
+            state.table.replace_if_newer(&id, entry);
             n
         }
         Msg::Lines {
@@ -206,14 +228,36 @@ pub fn apply(state: &mut State, msg: Msg) -> usize {
             at,
             lines,
         } => {
+            // One time-ordered batch per metric, in the order metrics came;
+            // the last line's kind wins, as it would sample by sample.
+            let mut order: Vec<&str> = Vec::new();
+            let mut groups: HashMap<&str, Group> = HashMap::new();
             for l in &lines {
-                state
-                    .collection
-                    .add(&id, &l.metric, l.kind, l.at_ms, l.value);
+                let group = groups.entry(&l.metric).or_insert_with(|| {
+                    order.push(&l.metric);
+                    (l.kind, Vec::new())
+                });
+                group.0 = l.kind;
+                group.1.push((l.at_ms, l.value));
             }
-            state
+            let mut newest = Vec::with_capacity(order.len());
+            for metric in order {
+                let (kind, points) = groups.get_mut(metric).expect("grouped above");
+                points.sort_by_key(|p| p.0);
+                state.collection.extend(&id, metric, *kind, points);
+                if let Some((kind, value)) = state.collection.last(&id, metric) {
+                    newest.push((metric, kind, value));
+                }
+            }
+            let dropped = state
                 .table
-                .merge_lines(&id, nickname.as_deref(), at, &lines);
+                .merge_lines(&id, nickname.as_deref(), at, &newest);
+            if dropped > 0 {
+                tracing::warn!(
+                    "node {id}: {dropped} new names not kept in the snapshot (over {} per node)",
+                    super::table::MAX_KEYS_PER_NODE
+                );
+            }
             lines.len()
         }
         Msg::Barrier(_) => 0,
@@ -255,8 +299,11 @@ mod tests {
         let e = shared.try_push(lines(5)).unwrap_err();
         assert_eq!(
             e,
-            "ingest queue full (3 of 7 samples queued); 5 samples dropped, retry later"
+            Refused::Full(
+                "ingest queue full (3 of 7 samples queued); 5 samples dropped, retry later".into()
+            )
         );
+        assert!(matches!(shared.try_push(lines(8)), Err(Refused::TooBig(_))));
         shared.try_push(lines(4)).unwrap();
         let m = shared.metrics.report();
         assert_eq!((m.queue_drops, m.queue_dropped_samples), (1, 5));

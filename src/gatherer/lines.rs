@@ -75,12 +75,15 @@ fn parse_line(line: &str, now_ms: i64) -> Result<Line, String> {
         .ok_or_else(|| format!("value {value:?} is not a number"))?;
     let at_ms = match at.map(str::trim) {
         None | Some("") => now_ms,
-        Some(t) => t
-            .parse::<f64>()
-            .ok()
-            .filter(|t| t.is_finite() && *t >= 0.0 && *t < 1e11)
-            .map(|t| (t * 1000.0).round() as i64)
-            .ok_or_else(|| format!("timestamp {t:?} is not seconds since the epoch"))?,
+        Some(t) => {
+            let secs = t
+                .parse::<f64>()
+                .ok()
+                .filter(|t| t.is_finite() && *t >= 0.0)
+                .ok_or_else(|| format!("timestamp {t:?} is not seconds since the epoch"))?;
+            check_time(secs, now_ms as f64 / 1000.0)?;
+            (secs * 1000.0).round() as i64
+        }
     };
     Ok(Line {
         metric: metric.to_string(),
@@ -88,6 +91,21 @@ fn parse_line(line: &str, now_ms: i64) -> Result<Line, String> {
         value,
         at_ms,
     })
+}
+
+/// How far ahead of our clock a timestamp may be: agents' clocks drift, but
+/// a sample from the future would never expire.
+pub const MAX_AHEAD: f64 = 300.0;
+
+/// Refuses a time more than [`MAX_AHEAD`] seconds after `now`.
+pub fn check_time(secs: f64, now: f64) -> Result<(), String> {
+    if secs > now + MAX_AHEAD {
+        return Err(format!(
+            "timestamp {secs} is {:.0} s ahead of the gatherer's clock (at most {MAX_AHEAD:.0} s)",
+            secs - now
+        ));
+    }
+    Ok(())
 }
 
 fn split_kind(key: &str) -> (&str, Kind) {
@@ -111,8 +129,9 @@ mod tests {
 
     #[test]
     fn types_and_timestamps() {
+        const NOW: i64 = 1_800_000_000_000;
         let body = "# agent 1\nload.gauge\t0.5\t1700000000\n\nreq.counter\t10\t1700000000.25\nplain\t3\nb.derive\t-1\t\nc.absolute\t2\t1\n";
-        let l = parse(body, 42).unwrap();
+        let l = parse(body, NOW).unwrap();
         assert_eq!(l.len(), 5);
         assert_eq!(
             (l[0].metric.as_str(), l[0].kind, l[0].at_ms),
@@ -121,11 +140,11 @@ mod tests {
         assert_eq!((l[1].kind, l[1].at_ms), (Kind::Counter, 1_700_000_000_250));
         assert_eq!(
             (l[2].metric.as_str(), l[2].kind, l[2].at_ms),
-            ("plain", Kind::Gauge, 42)
+            ("plain", Kind::Gauge, NOW)
         );
         assert_eq!(
             (l[3].kind, l[3].value, l[3].at_ms),
-            (Kind::Derive, -1.0, 42)
+            (Kind::Derive, -1.0, NOW)
         );
         assert_eq!(l[4].kind, Kind::Absolute);
     }
@@ -156,5 +175,11 @@ mod tests {
                 .starts_with("line 1: metric name")
         );
         assert!(parse("a\tNaN\t1", 0).is_err());
+        let ahead = parse("a\t1\t1000\n", 600_000).unwrap_err();
+        assert_eq!(
+            ahead,
+            "line 1: timestamp 1000 is 400 s ahead of the gatherer's clock (at most 300 s)"
+        );
+        assert!(parse("a\t1\t900\n", 600_000).is_ok());
     }
 }

@@ -164,7 +164,8 @@ fn values(graphs: &[Graph], multigraph: bool, report: &Value) -> String {
     out
 }
 
-/// GET `<url>api/v1/self`, at most 5 s in all.
+/// GET `<url>api/v1/self`, at most 5 s to connect and 5 s for each read
+/// or write (the node's plugin timeout bounds the whole run).
 fn fetch_report(url: &str) -> Result<Value, String> {
     let fail = |why: String| format!("{url}: {why}");
     let rest = url

@@ -21,6 +21,7 @@ use super::poll::{self, Poller};
 use super::status::Statuses;
 use super::table::Table;
 use super::write;
+use crate::tahoe::snapshot::MAX_FILE;
 
 /// Runs until SIGTERM or SIGINT.
 pub async fn run(opts: Options) -> Result<()> {
@@ -116,10 +117,20 @@ pub async fn write_snapshot(shared: &Arc<Shared>, opts: &Options) {
     // The lock is held to count references; encoding runs beside ingest.
     let nodes = shared.state().table.nodes();
     let (pkl_path, json_path) = (opts.statsfile.clone(), opts.json_file());
+    let writer = shared.clone();
     let result = tokio::task::spawn_blocking(move || {
         let pickle = encode::pickle(&nodes);
         let json = encode::json(&nodes);
         let encoded = started.elapsed();
+        if pickle.len() as u64 > MAX_FILE {
+            return Err(format!(
+                "{}: the snapshot would be {} bytes, over the {} MiB the plugins read",
+                pkl_path.display(),
+                pickle.len(),
+                MAX_FILE >> 20
+            ));
+        }
+        let _one_writer = writer.writing.lock().unwrap_or_else(|p| p.into_inner());
         write::replace(&pkl_path, &pickle)?;
         write::replace(&json_path, &json)?;
         Ok((encoded, pickle.len() as u64))

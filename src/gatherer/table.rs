@@ -13,7 +13,7 @@ use std::sync::Arc;
 use crate::tahoe::snapshot::Snapshot;
 use crate::tahoe::value::{Node, Val};
 
-use super::lines::{Kind, Line};
+use super::lines::Kind;
 use super::reply::{NodeStats, Num};
 
 /// Where an entry's values came from last.
@@ -58,6 +58,11 @@ impl Entry {
     }
 }
 
+/// Most values one node's entry holds. An agent inventing names (a request
+/// id in a metric name) would otherwise grow the snapshot past what the
+/// plugins read (64 MiB); values past the cap are dropped and counted.
+pub const MAX_KEYS_PER_NODE: usize = 10_000;
+
 /// The snapshot's content at one moment: shared, never copied entries, so
 /// the encoder works on it without holding the state lock.
 pub type Nodes = Vec<(Arc<str>, Arc<Entry>)>;
@@ -86,8 +91,28 @@ impl Table {
             .collect()
     }
 
-    /// Applies agent lines: gauges to `stats`, the other kinds to `counters`.
-    pub fn merge_lines(&mut self, id: &str, nickname: Option<&str>, now: f64, lines: &[Line]) {
+    /// Replaces a node's entry unless the one held is newer (a push with
+    /// an older timestamp, or a reply that arrived late); returns whether it
+    /// did.
+    pub fn replace_if_newer(&mut self, id: &str, entry: Entry) -> bool {
+        if self.get(id).is_some_and(|e| e.timestamp > entry.timestamp) {
+            return false;
+        }
+        self.replace(id, entry);
+        true
+    }
+
+    /// Sets single values from agent lines: gauges in `stats`, the other
+    /// kinds in `counters`. `values` are each metric's newest known value,
+    /// so a late push never puts an older value back. Returns how many new
+    /// names were dropped at [`MAX_KEYS_PER_NODE`].
+    pub fn merge_lines(
+        &mut self,
+        id: &str,
+        nickname: Option<&str>,
+        now: f64,
+        values: &[(&str, Kind, f64)],
+    ) -> usize {
         if !self.entries.contains_key(id) {
             let empty = Entry::new("", now, NodeStats::default(), Source::Push);
             self.entries.insert(Arc::from(id), Arc::new(empty));
@@ -100,16 +125,23 @@ impl Table {
         }
         entry.timestamp = now;
         entry.source = Source::Push;
-        for l in lines {
-            let v = exact(l.value);
-            if l.kind == Kind::Gauge {
-                entry.counters.remove(&l.metric);
-                entry.stats.insert(l.metric.clone(), Some(v));
+        let mut dropped = 0;
+        for &(metric, kind, value) in values {
+            let v = exact(value);
+            let known = entry.stats.contains_key(metric) || entry.counters.contains_key(metric);
+            if !known && entry.stats.len() + entry.counters.len() >= MAX_KEYS_PER_NODE {
+                dropped += 1;
+                continue;
+            }
+            if kind == Kind::Gauge {
+                entry.counters.remove(metric);
+                entry.stats.insert(metric.to_string(), Some(v));
             } else {
-                entry.stats.remove(&l.metric);
-                entry.counters.insert(l.metric.clone(), v);
+                entry.stats.remove(metric);
+                entry.counters.insert(metric.to_string(), v);
             }
         }
+        dropped
     }
 
     /// Removes entries last updated more than `max_age` seconds before `now`.
@@ -215,24 +247,51 @@ mod tests {
     #[test]
     fn lines_merge_by_kind() {
         let mut t = Table::default();
-        let line = |m: &str, kind, value| Line {
-            metric: m.into(),
-            kind,
-            value,
-            at_ms: 0,
-        };
         t.merge_lines(
             "n",
             Some("nick"),
             10.0,
-            &[line("a", Kind::Gauge, 1.5), line("b", Kind::Counter, 7.0)],
+            &[("a", Kind::Gauge, 1.5), ("b", Kind::Counter, 7.0)],
         );
-        t.merge_lines("n", None, 20.0, &[line("a", Kind::Derive, 2.0)]);
+        t.merge_lines("n", None, 20.0, &[("a", Kind::Derive, 2.0)]);
         let e = t.get("n").unwrap();
         assert_eq!((e.nickname.as_str(), e.timestamp), ("nick", 20.0));
         assert_eq!(e.counters.get("a"), Some(&Num::Int(2)));
         assert_eq!(e.counters.get("b"), Some(&Num::Int(7)));
         assert!(e.stats.is_empty(), "a moved from stats to counters");
+    }
+
+    #[test]
+    fn an_older_report_does_not_replace_a_newer_one() {
+        let mut t = Table::default();
+        assert!(t.replace_if_newer(
+            "n",
+            Entry::new("new", 200.0, NodeStats::default(), Source::Poll)
+        ));
+        assert!(!t.replace_if_newer(
+            "n",
+            Entry::new("old", 100.0, NodeStats::default(), Source::Push)
+        ));
+        assert_eq!(t.get("n").unwrap().nickname, "new");
+    }
+
+    #[test]
+    fn names_past_the_cap_are_dropped() {
+        let mut t = Table::default();
+        let names: Vec<String> = (0..MAX_KEYS_PER_NODE + 5)
+            .map(|i| format!("m{i}"))
+            .collect();
+        let values: Vec<(&str, Kind, f64)> = names
+            .iter()
+            .map(|n| (n.as_str(), Kind::Gauge, 1.0))
+            .collect();
+        assert_eq!(t.merge_lines("n", None, 1.0, &values), 5);
+        assert_eq!(
+            t.merge_lines("n", None, 2.0, &[("m0", Kind::Counter, 2.0)]),
+            0,
+            "known names still update"
+        );
+        assert_eq!(t.get("n").unwrap().counters.get("m0"), Some(&Num::Int(2)));
     }
 
     #[test]
