@@ -101,6 +101,23 @@ impl Collection {
         self.extend(node, metric, kind, &[(at_ms, value)]);
     }
 
+    /// Adds one sample if it is not older than the series' newest (the
+    /// cheap, usual case); `false` leaves it to the caller to [`extend`]
+    /// with a sorted batch.
+    ///
+    /// [`extend`]: Collection::extend
+    pub fn append(&mut self, node: &str, metric: &str, kind: Kind, at_ms: i64, value: f64) -> bool {
+        let late = self
+            .nodes
+            .get(node)
+            .and_then(|m| m.get(metric))
+            .is_some_and(|s| s.kind == kind && s.points.back().is_some_and(|b| b.0 > at_ms));
+        if !late {
+            self.extend(node, metric, kind, &[(at_ms, value)]);
+        }
+        !late
+    }
+
     /// Adds samples given in time order. A series whose kind changes starts
     /// again, as its old values mean something else. Pushes may arrive out
     /// of order: a batch older than the series' newest sample is merged in

@@ -11,7 +11,6 @@
 //! snapshot writer does, so a poll round's replies are in the file written
 //! after it).
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
@@ -183,9 +182,10 @@ pub async fn consume(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Msg>) 
                     barriers.push(done);
                 } else {
                     let queued = msg.samples();
-                    let n = apply(&mut state, msg);
+                    let (n, dropped) = apply(&mut state, msg);
                     shared.queued.fetch_sub(queued, Ordering::AcqRel);
                     metrics::add(&shared.metrics.samples_received, n as u64);
+                    metrics::add(&shared.metrics.values_dropped, dropped as u64);
                 }
             }
         }
@@ -195,11 +195,9 @@ pub async fn consume(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Msg>) 
     }
 }
 
-/// One metric's lines in a push: the kind of the last, and the samples.
-type Group = (Kind, Vec<(i64, f64)>);
-
-/// Applies one message; returns the samples it added.
-pub fn apply(state: &mut State, msg: Msg) -> usize {
+/// Applies one message; returns the samples it added and the values the
+/// snapshot could not keep.
+pub fn apply(state: &mut State, msg: Msg) -> (usize, usize) {
     match msg {
         Msg::Report {
             id,
@@ -220,7 +218,7 @@ pub fn apply(state: &mut State, msg: Msg) -> usize {
             let n = stats.sample_count();
             let entry = Entry::new(&nickname, at, stats, source);
             state.table.replace_if_newer(&id, entry);
-            n
+            (n, 0)
         }
         Msg::Lines {
             id,
@@ -228,27 +226,49 @@ pub fn apply(state: &mut State, msg: Msg) -> usize {
             at,
             lines,
         } => {
-            // One time-ordered batch per metric, in the order metrics came;
-            // the last line's kind wins, as it would sample by sample.
-            let mut order: Vec<&str> = Vec::new();
-            let mut groups: HashMap<&str, Group> = HashMap::new();
-            for l in &lines {
-                let group = groups.entry(&l.metric).or_insert_with(|| {
-                    order.push(&l.metric);
-                    (l.kind, Vec::new())
-                });
-                group.0 = l.kind;
-                group.1.push((l.at_ms, l.value));
-            }
-            let mut newest = Vec::with_capacity(order.len());
-            for metric in order {
-                let (kind, points) = groups.get_mut(metric).expect("grouped above");
-                points.sort_by_key(|p| p.0);
-                state.collection.extend(&id, metric, *kind, points);
-                if let Some((kind, value)) = state.collection.last(&id, metric) {
-                    newest.push((metric, kind, value));
+            // In order, each line is appended; lines older than their
+            // series' newest are set aside and merged afterwards, one sorted
+            // batch per metric (inserting them one by one would move half a
+            // buffer each). The last line's kind wins, as sample by sample.
+            let mut late: Vec<u32> = Vec::new();
+            for (i, l) in lines.iter().enumerate() {
+                if !state
+                    .collection
+                    .append(&id, &l.metric, l.kind, l.at_ms, l.value)
+                {
+                    late.push(i as u32);
                 }
             }
+            if !late.is_empty() {
+                late.sort_unstable_by(|&a, &b| {
+                    let (x, y) = (&lines[a as usize], &lines[b as usize]);
+                    (x.metric.as_str(), x.at_ms, a).cmp(&(y.metric.as_str(), y.at_ms, b))
+                });
+                let mut points = Vec::new();
+                for run in
+                    late.chunk_by(|&a, &b| lines[a as usize].metric == lines[b as usize].metric)
+                {
+                    points.clear();
+                    points.extend(
+                        run.iter()
+                            .map(|&i| (lines[i as usize].at_ms, lines[i as usize].value)),
+                    );
+                    let l = &lines[run[0] as usize];
+                    let kind = state
+                        .collection
+                        .last(&id, &l.metric)
+                        .map_or(l.kind, |(k, _)| k);
+                    state.collection.extend(&id, &l.metric, kind, &points);
+                }
+            }
+            // Each metric's newest value, whichever line brought it.
+            let newest: Vec<(&str, Kind, f64)> = lines
+                .iter()
+                .filter_map(|l| {
+                    let (kind, value) = state.collection.last(&id, &l.metric)?;
+                    Some((l.metric.as_str(), kind, value))
+                })
+                .collect();
             let dropped = state
                 .table
                 .merge_lines(&id, nickname.as_deref(), at, &newest);
@@ -258,9 +278,9 @@ pub fn apply(state: &mut State, msg: Msg) -> usize {
                     super::table::MAX_KEYS_PER_NODE
                 );
             }
-            lines.len()
+            (lines.len(), dropped)
         }
-        Msg::Barrier(_) => 0,
+        Msg::Barrier(_) => (0, 0),
     }
 }
 
@@ -308,6 +328,47 @@ mod tests {
         let m = shared.metrics.report();
         assert_eq!((m.queue_drops, m.queue_dropped_samples), (1, 5));
         assert_eq!(shared.queue_length(), 7);
+    }
+
+    #[test]
+    fn late_lines_are_merged_and_the_newest_value_kept() {
+        let mut st = state();
+        let line = |metric: &str, t: i64, value: f64| Line {
+            metric: metric.into(),
+            kind: Kind::Gauge,
+            value,
+            at_ms: t,
+        };
+        let push = |lines: Vec<Line>| Msg::Lines {
+            id: "n".into(),
+            nickname: None,
+            at: 1.0,
+            lines,
+        };
+        let first = vec![
+            line("m", 3_000, 3.0),
+            line("m", 1_000, 1.0),
+            line("o", 5, 0.5),
+            line("m", 2_000, 2.0),
+        ];
+        assert_eq!(apply(&mut st, push(first)), (4, 0));
+        assert_eq!(apply(&mut st, push(vec![line("m", 1_500, 1.5)])), (1, 0));
+        let f = crate::gatherer::collection::Filter {
+            node: None,
+            metric: Some("m".into()),
+        };
+        let (copy, _) = st.collection.copy(&f, 0, i64::MAX, usize::MAX);
+        let times: Vec<i64> = copy[0].points.iter().map(|p| p.0).collect();
+        assert_eq!(times, vec![1_000, 1_500, 2_000, 3_000]);
+        let entry = st.table.get("n").unwrap();
+        assert_eq!(
+            entry.stats.get("m"),
+            Some(&Some(crate::gatherer::reply::Num::Int(3)))
+        );
+        assert_eq!(
+            entry.stats.get("o"),
+            Some(&Some(crate::gatherer::reply::Num::Float(0.5)))
+        );
     }
 
     #[tokio::test]

@@ -133,12 +133,23 @@ impl Table {
                 dropped += 1;
                 continue;
             }
+            // Update in place: a new key String only for a new name.
             if kind == Kind::Gauge {
                 entry.counters.remove(metric);
-                entry.stats.insert(metric.to_string(), Some(v));
+                match entry.stats.get_mut(metric) {
+                    Some(slot) => *slot = Some(v),
+                    None => {
+                        entry.stats.insert(metric.to_string(), Some(v));
+                    }
+                }
             } else {
                 entry.stats.remove(metric);
-                entry.counters.insert(metric.to_string(), v);
+                match entry.counters.get_mut(metric) {
+                    Some(slot) => *slot = v,
+                    None => {
+                        entry.counters.insert(metric.to_string(), v);
+                    }
+                }
             }
         }
         dropped
