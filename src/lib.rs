@@ -20,12 +20,14 @@
 //!   defaults combine into the settings both binaries run with.
 //! - [`tahoe`]: the Tahoe-LAFS plugins of the `tahoe-stats` binary.
 //! - [`gatherer`]: the `stats-gatherer` daemon that writes their snapshot.
+//! - [`master`]: the munin master (`munin-master`): polling nodes so far.
 //! - [`logging`]: log set-up shared by the binaries.
 //! - [`sys`]: small wrappers over the operating system (host name, root check).
 
 pub mod config;
 pub mod gatherer;
 pub mod logging;
+pub mod master;
 pub mod node;
 pub mod plugin;
 pub mod plugins;

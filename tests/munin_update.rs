@@ -196,4 +196,40 @@ fn real_munin_update_stores_what_our_node_serves() {
     assert!(info.contains("ds[42].type = \"COUNTER\""), "{info}");
     assert!(info.contains("ds[42].min = 0.0000000000e+00"), "{info}");
     assert!(info.contains("step = 300"), "{info}");
+
+    // Our master's poll, on the same munin.conf and node, plans exactly
+    // the files the real munin-update made, with the values it stored.
+    let out = Command::new(env!("CARGO_BIN_EXE_munin-master"))
+        .args(["poll", "--config"])
+        .arg(&munin_conf)
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "munin-master poll: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let planned: BTreeSet<String> = printed
+        .lines()
+        .map(|l| {
+            let path = Path::new(l.split('\t').next().unwrap());
+            assert_eq!(path.parent(), Some(dir.as_path()), "{l}");
+            path.file_name().unwrap().to_string_lossy().into_owned()
+        })
+        .collect();
+    assert_eq!(
+        planned, actual,
+        "munin-master poll plans munin-update's files"
+    );
+    let value_of = |file: &str| {
+        printed
+            .lines()
+            .find(|l| l.contains(&format!("/munin-fixture.local-{file}.rrd\t")))
+            .and_then(|l| l.rsplit('\t').next())
+            .map(str::to_string)
+    };
+    assert_eq!(value_of("fx_gauge-temp-g").as_deref(), Some("21.5"));
+    assert_eq!(value_of("fx_multigraph-left-l-g").as_deref(), Some("2"));
+    assert_eq!(value_of("fx_fail-oops-g").as_deref(), Some("-"));
 }

@@ -1,0 +1,159 @@
+//! Munin's RRD file layout: `<dbdir>/<group>/.../<host>-<service>-<field>-<t>.rrd`.
+//!
+//! A multigraph child `parent.child` becomes `parent-child`; a field name
+//! is sanitised as Munin does (first character outside `[A-Za-z_]`, others
+//! outside `[A-Za-z0-9_]`, become `_`); `<t>` is the type's first letter.
+//! Service names come from the network, so one that could leave the
+//! directory (`/`, a leading `.`, NUL) is refused, never cleaned into
+//! something else.
+
+use std::path::{Path, PathBuf};
+
+use super::conf::Host;
+
+/// A field's data source type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DsType {
+    Gauge,
+    Counter,
+    Derive,
+    Absolute,
+}
+
+impl DsType {
+    /// The `type` attribute; anything else is refused by the caller.
+    pub fn parse(s: &str) -> Option<DsType> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "GAUGE" => Some(DsType::Gauge),
+            "COUNTER" => Some(DsType::Counter),
+            "DERIVE" => Some(DsType::Derive),
+            "ABSOLUTE" => Some(DsType::Absolute),
+            _ => None,
+        }
+    }
+
+    pub fn letter(self) -> char {
+        match self {
+            DsType::Gauge => 'g',
+            DsType::Counter => 'c',
+            DsType::Derive => 'd',
+            DsType::Absolute => 'a',
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DsType::Gauge => "GAUGE",
+            DsType::Counter => "COUNTER",
+            DsType::Derive => "DERIVE",
+            DsType::Absolute => "ABSOLUTE",
+        }
+    }
+}
+
+/// Munin's field-name sanitising.
+pub fn sanitise_field(field: &str) -> String {
+    field
+        .chars()
+        .enumerate()
+        .map(|(i, c)| {
+            let ok = c == '_'
+                || if i == 0 {
+                    c.is_ascii_alphabetic()
+                } else {
+                    c.is_ascii_alphanumeric()
+                };
+            if ok { c } else { '_' }
+        })
+        .collect()
+}
+
+/// A service name as it appears in file names, or why it cannot.
+pub fn service_part(service: &str) -> Result<String, String> {
+    if service.is_empty()
+        || service.starts_with('.')
+        || service.contains(['/', '\0'])
+        || service.chars().any(char::is_control)
+        || service.len() > 200
+    {
+        return Err(format!(
+            "service name {service:?} cannot be part of a file name"
+        ));
+    }
+    Ok(service.replace('.', "-"))
+}
+
+/// The RRD file of one field of one service of `host`.
+pub fn rrd_path(
+    dbdir: &Path,
+    host: &Host,
+    service: &str,
+    field: &str,
+    ds: DsType,
+) -> Result<PathBuf, String> {
+    let mut p = dbdir.to_path_buf();
+    for g in &host.groups {
+        p.push(g);
+    }
+    let name = format!(
+        "{}-{}-{}-{}.rrd",
+        host.name,
+        service_part(service)?,
+        sanitise_field(field),
+        ds.letter()
+    );
+    p.push(name);
+    Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host() -> Host {
+        Host {
+            groups: vec!["a".into(), "b".into()],
+            name: "h.example".into(),
+            address: "x".into(),
+            port: 4949,
+            use_node_name: false,
+            update_rate: None,
+            overrides: vec![],
+            settings: vec![],
+            origin: String::new(),
+        }
+    }
+
+    #[test]
+    fn munin_names() {
+        let p = rrd_path(
+            Path::new("/db"),
+            &host(),
+            "test_multigraph.sub1",
+            "a",
+            DsType::Gauge,
+        )
+        .unwrap();
+        assert_eq!(
+            p,
+            Path::new("/db/a/b/h.example-test_multigraph-sub1-a-g.rrd")
+        );
+        assert_eq!(sanitise_field("1st-value.x"), "_st_value_x");
+        assert_eq!(sanitise_field("_ok9"), "_ok9");
+        assert_eq!(DsType::parse("derive").map(DsType::letter), Some('d'));
+        assert_eq!(DsType::parse("GAUGEX"), None);
+    }
+
+    #[test]
+    fn names_from_the_network_never_leave_dbdir() {
+        for bad in ["../x", "a/b", ".hidden", "", "a\0b", "..", "x\ny"] {
+            assert!(
+                rrd_path(Path::new("/db"), &host(), bad, "f", DsType::Gauge).is_err(),
+                "{bad:?}"
+            );
+        }
+        // A field name is cleaned: `..` and `/` become `_`.
+        let p = rrd_path(Path::new("/db"), &host(), "s", "../../etc", DsType::Gauge).unwrap();
+        assert_eq!(p, Path::new("/db/a/b/h.example-s-______etc-g.rrd"));
+    }
+}

@@ -1,0 +1,155 @@
+//! What one poll of a host means on disk: for every field of every service
+//! its RRD file, data source type, min and max, and the value to store.
+//!
+//! Overrides from munin.conf (`service.field.attr value` in the host's
+//! section) are applied first, as Munin lets the master correct a node.
+//! Every field that appears in config gets a file, even one fetch never
+//! gave a value for, as munin-update does.
+
+use std::path::{Path, PathBuf};
+
+use super::conf::Host;
+use super::layout::{self, DsType};
+use super::session::HostReply;
+
+/// One field to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldPlan {
+    pub service: String,
+    pub field: String,
+    pub path: PathBuf,
+    pub ds: DsType,
+    pub min: Option<String>,
+    pub max: Option<String>,
+    /// `(node's time stamp, value)`; `None` when fetch gave nothing.
+    pub value: Option<(Option<u64>, String)>,
+}
+
+/// The fields of a host, and what could not be planned (named).
+#[derive(Debug, Default)]
+pub struct HostPlan {
+    pub fields: Vec<FieldPlan>,
+    pub problems: Vec<String>,
+}
+
+/// Plans `reply` of `host` under `dbdir`.
+pub fn plan(dbdir: &Path, host: &Host, mut reply: HostReply) -> HostPlan {
+    let mut out = HostPlan::default();
+    for (_, parsed) in &mut reply.plugins {
+        for (key, value) in &host.overrides {
+            apply_override(parsed, key, value);
+        }
+    }
+    // A multigraph plugin may name its graphs freely; Munin stores them
+    // under the names they are given.
+    for (_, parsed) in reply.plugins {
+        out.problems.extend(parsed.problems);
+        for s in parsed.services {
+            for f in &s.fields {
+                let ds = match f.attr("type").map(DsType::parse) {
+                    None => DsType::Gauge,
+                    Some(Some(t)) => t,
+                    Some(None) => {
+                        out.problems.push(format!(
+                            "{}: {}.type: unknown type {:?}, field skipped",
+                            s.name,
+                            f.name,
+                            f.attr("type").unwrap_or_default()
+                        ));
+                        continue;
+                    }
+                };
+                let path = match layout::rrd_path(dbdir, host, &s.name, &f.name, ds) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        out.problems.push(format!("{}: {e}", host.name));
+                        continue;
+                    }
+                };
+                let value = s
+                    .values
+                    .iter()
+                    .rev()
+                    .find(|v| v.field == f.name)
+                    .map(|v| (v.time, v.value.clone()));
+                out.fields.push(FieldPlan {
+                    service: s.name.clone(),
+                    field: f.name.clone(),
+                    path,
+                    ds,
+                    min: f.attr("min").map(str::to_string),
+                    max: f.attr("max").map(str::to_string),
+                    value,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// `service.field.attr value`: the service may hold dots (multigraph).
+fn apply_override(parsed: &mut super::reply::Parsed, key: &str, value: &str) {
+    let Some((rest, attr)) = key.rsplit_once('.') else {
+        return;
+    };
+    let Some((service, field)) = rest.rsplit_once('.') else {
+        return;
+    };
+    let target = parsed
+        .services
+        .iter_mut()
+        .find(|s| s.name == service)
+        .and_then(|s| s.fields.iter_mut().find(|f| f.name == field));
+    if let Some(f) = target {
+        f.attrs.push((attr.to_string(), value.to_string()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::master::reply;
+
+    #[test]
+    fn files_types_values_and_overrides() {
+        let host = Host {
+            groups: vec!["g".into()],
+            name: "h".into(),
+            address: "x".into(),
+            port: 1,
+            use_node_name: false,
+            update_rate: None,
+            overrides: vec![("c.ticks.max".into(), "100".into())],
+            settings: vec![],
+            origin: String::new(),
+        };
+        let lines = |s: &str| s.lines().map(str::to_string).collect::<Vec<_>>();
+        let mut c = reply::parse(
+            "c",
+            &lines(
+                "ticks.label t\nticks.type COUNTER\nticks.min 0\nnone.label n\nodd.type FANCY\n",
+            ),
+        );
+        c.take_values(reply::parse("c", &lines("ticks.value 1700000000:5\n")));
+        let r = HostReply {
+            node_name: "h".into(),
+            caps: vec![],
+            plugins: vec![("c".into(), c)],
+        };
+        let p = plan(Path::new("/db"), &host, r);
+        assert_eq!(p.fields.len(), 2);
+        let t = &p.fields[0];
+        assert_eq!(t.path, Path::new("/db/g/h-c-ticks-c.rrd"));
+        assert_eq!(
+            (t.min.as_deref(), t.max.as_deref()),
+            (Some("0"), Some("100"))
+        );
+        assert_eq!(t.value, Some((Some(1_700_000_000), "5".into())));
+        assert_eq!(p.fields[1].value, None, "a file even without a value");
+        assert!(
+            p.problems[0].contains("unknown type \"FANCY\""),
+            "{:?}",
+            p.problems
+        );
+    }
+}

@@ -1,0 +1,204 @@
+//! A plugin's `config` and `fetch` replies, split into services.
+//!
+//! Without `multigraph` lines a reply is one service named after the
+//! plugin; each `multigraph NAME` line starts the next service. In config,
+//! `graph_*` and other keys without a dot are graph attributes and
+//! `field.attr value` lines field attributes; with dirtyconfig a config
+//! reply may carry `field.value` lines too. In fetch, `field.value V` or
+//! `field.value EPOCH:V`. A line that fits none of these is reported with
+//! the plugin and line, and skipped: one bad line never costs the others.
+
+/// One field's attributes, in the order the node sent them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Field {
+    pub name: String,
+    pub attrs: Vec<(String, String)>,
+}
+
+impl Field {
+    pub fn attr(&self, key: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A value as fetched: the node's time stamp if it gave one, and the text
+/// (`U` or a number).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Value {
+    pub field: String,
+    pub time: Option<u64>,
+    pub value: String,
+}
+
+/// One graph: a plugin, or one multigraph section of it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Service {
+    pub name: String,
+    pub graph: Vec<(String, String)>,
+    pub fields: Vec<Field>,
+    pub values: Vec<Value>,
+}
+
+impl Service {
+    fn field_mut(&mut self, name: &str) -> &mut Field {
+        match self.fields.iter().position(|f| f.name == name) {
+            Some(i) => &mut self.fields[i],
+            None => {
+                self.fields.push(Field {
+                    name: name.to_string(),
+                    attrs: Vec::new(),
+                });
+                self.fields.last_mut().expect("just pushed")
+            }
+        }
+    }
+}
+
+/// Services parsed from a reply, and the lines that made no sense.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub services: Vec<Service>,
+    pub problems: Vec<String>,
+}
+
+impl Parsed {
+    fn current(&mut self, plugin: &str) -> &mut Service {
+        if self.services.is_empty() {
+            self.services.push(Service {
+                name: plugin.to_string(),
+                ..Service::default()
+            });
+        }
+        self.services.last_mut().expect("not empty")
+    }
+
+    /// Merges fetched values into the services of a config reply.
+    pub fn take_values(&mut self, fetched: Parsed) {
+        for s in fetched.services {
+            match self.services.iter_mut().find(|c| c.name == s.name) {
+                Some(c) => c.values.extend(s.values),
+                None => self.problems.push(format!(
+                    "fetch gave values for {} which config did not describe",
+                    s.name
+                )),
+            }
+        }
+        self.problems.extend(fetched.problems);
+    }
+}
+
+/// Parses the lines of a `config` or `fetch` reply of `plugin`.
+pub fn parse(plugin: &str, lines: &[String]) -> Parsed {
+    let mut out = Parsed::default();
+    for (i, line) in lines.iter().enumerate() {
+        let line = line.trim_end();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let bad = |why: &str| format!("{plugin}, reply line {}: {why}: {line:?}", i + 1);
+        if let Some(name) = line.strip_prefix("multigraph ") {
+            let name = name.trim();
+            if name.is_empty() || name.contains(char::is_whitespace) {
+                out.problems.push(bad("bad multigraph name"));
+                continue;
+            }
+            out.services.push(Service {
+                name: name.to_string(),
+                ..Service::default()
+            });
+            continue;
+        }
+        let Some((key, value)) = line.split_once(char::is_whitespace) else {
+            out.problems.push(bad("no value"));
+            continue;
+        };
+        let value = value.trim();
+        let service = out.current(plugin);
+        match key.split_once('.') {
+            None => service.graph.push((key.to_string(), value.to_string())),
+            Some((field, "value")) if !field.is_empty() => match parse_value(value) {
+                Some((time, v)) => service.values.push(Value {
+                    field: field.to_string(),
+                    time,
+                    value: v,
+                }),
+                None => out.problems.push(bad("not a value")),
+            },
+            Some((field, attr)) if !field.is_empty() && !attr.is_empty() => {
+                service
+                    .field_mut(field)
+                    .attrs
+                    .push((attr.to_string(), value.to_string()));
+            }
+            _ => out.problems.push(bad("not field.attribute")),
+        }
+    }
+    out
+}
+
+/// `U`, a number, or `EPOCH:` either; exponent forms are kept as text for
+/// RRD, which reads them.
+fn parse_value(v: &str) -> Option<(Option<u64>, String)> {
+    let (time, v) = match v.split_once(':') {
+        Some((t, rest)) => (Some(t.parse::<u64>().ok()?), rest),
+        None => (None, v),
+    };
+    let v = v.trim();
+    if v == "U" || v.parse::<f64>().is_ok_and(f64::is_finite) {
+        Some((time, v.to_string()))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(s: &str) -> Vec<String> {
+        s.lines().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn plain_and_multigraph() {
+        let p = parse(
+            "load",
+            &lines("graph_title Load\nload.label load\nload.type GAUGE\nload.warning 10\n"),
+        );
+        assert_eq!(p.services.len(), 1);
+        assert_eq!(p.services[0].name, "load");
+        assert_eq!(p.services[0].fields[0].attr("type"), Some("GAUGE"));
+        let m = parse(
+            "mg",
+            &lines(
+                "multigraph mg\ngraph_title T\ntotal.label t\nmultigraph mg.sub1\na.label a\na.value 5\n",
+            ),
+        );
+        let names: Vec<&str> = m.services.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, vec!["mg", "mg.sub1"]);
+        assert_eq!(m.services[1].values[0].value, "5", "dirtyconfig values");
+    }
+
+    #[test]
+    fn values_and_garbage() {
+        let f = parse(
+            "x",
+            &lines(
+                "a.value 1.5\nb.value U\nc.value 1700000000:42\nd.value 1e3\ne.value abc\njunk\n.value 3\n",
+            ),
+        );
+        let v = &f.services[0].values;
+        assert_eq!(v.len(), 4);
+        assert_eq!(
+            (v[2].time, v[2].value.as_str()),
+            (Some(1_700_000_000), "42")
+        );
+        assert_eq!(f.problems.len(), 3, "{:?}", f.problems);
+        assert!(f.problems[0].starts_with("x, reply line 5: not a value"));
+        assert!(f.problems[1].contains("line 6: no value"));
+    }
+}
