@@ -6,9 +6,10 @@
 set -eu
 SUDO=
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
-packages="munin-plugins-core"
+# librrd-dev, pkg-config and libclang-dev build the rrd crate (munin-master).
+packages="munin-plugins-core librrd-dev pkg-config libclang-dev"
 if [ "${1:-}" = "--test" ]; then
-    packages="$packages munin-node munin rrdtool librrd-dev netcat-openbsd python3 python3-venv procps"
+    packages="$packages munin-node munin rrdtool netcat-openbsd python3 python3-venv procps"
 fi
 missing=
 for p in $packages; do

@@ -73,6 +73,35 @@ fn last_value(path: &Path) -> Option<f64> {
         .and_then(|(_, v)| v.trim().parse().ok())
 }
 
+/// The fixture's fixed values, and the fields that never get one.
+fn check_fixed_values(dir: &Path) {
+    for (file, want) in [
+        ("fx_gauge-temp-g", 21.5),
+        ("fx_multi_red-v-g", 10.0),
+        ("fx_multi_blue-v-g", 20.0),
+        ("fx_dirty-mud-g", 3.0),
+        ("fx_alwaysdirty-dust-g", 9.0),
+        ("fx_crlf-a-g", 1.0),
+        ("fx_crlf-b-g", 2.0),
+        ("fx_multigraph-sum-g", 5.0),
+        ("fx_multigraph-left-l-g", 2.0),
+        ("fx_env-one-g", 5.0),
+        ("fx_cmd-four-g", 11.0),
+    ] {
+        let path = dir.join(format!("munin-fixture.local-{file}.rrd"));
+        assert_eq!(last_value(&path), Some(want), "{}", path.display());
+    }
+    for never in ["fx_fail-oops-g", "fx_empty-void-g", "fx_slow-late-g"] {
+        let path = dir.join(format!("munin-fixture.local-{never}.rrd"));
+        assert_eq!(
+            last_value(&path),
+            None,
+            "{} must hold no value",
+            path.display()
+        );
+    }
+}
+
 #[test]
 fn real_munin_update_stores_what_our_node_serves() {
     if !(require("root (munin-update runs as user munin)", is_root())
@@ -167,26 +196,7 @@ fn real_munin_update_stores_what_our_node_serves() {
         .collect();
     assert_eq!(actual, expected, "RRD files");
 
-    for (file, want) in [
-        ("fx_gauge-temp-g", 21.5),
-        ("fx_multi_red-v-g", 10.0),
-        ("fx_multi_blue-v-g", 20.0),
-        ("fx_dirty-mud-g", 3.0),
-        ("fx_alwaysdirty-dust-g", 9.0),
-        ("fx_crlf-a-g", 1.0),
-        ("fx_crlf-b-g", 2.0),
-        ("fx_multigraph-sum-g", 5.0),
-        ("fx_multigraph-left-l-g", 2.0),
-        ("fx_env-one-g", 5.0),
-        ("fx_cmd-four-g", 11.0),
-    ] {
-        let path = dir.join(format!("munin-fixture.local-{file}.rrd"));
-        assert_eq!(last_value(&path), Some(want), "{file}");
-    }
-    for never in ["fx_fail-oops-g", "fx_empty-void-g", "fx_slow-late-g"] {
-        let path = dir.join(format!("munin-fixture.local-{never}.rrd"));
-        assert_eq!(last_value(&path), None, "{never} must hold no value");
-    }
+    check_fixed_values(&dir);
     let info = rrdtool(&[
         "info",
         dir.join("munin-fixture.local-fx_counter-seconds-c.rrd")
@@ -232,4 +242,52 @@ fn real_munin_update_stores_what_our_node_serves() {
     assert_eq!(value_of("fx_gauge-temp-g").as_deref(), Some("21.5"));
     assert_eq!(value_of("fx_multigraph-left-l-g").as_deref(), Some("2"));
     assert_eq!(value_of("fx_fail-oops-g").as_deref(), Some("-"));
+
+    // Our master stores the same files, holding the same values, in a
+    // dbdir of its own (minute steps: our default update_rate is 60).
+    let ours_conf = w.join("ours.conf");
+    std::fs::write(
+        &ours_conf,
+        std::fs::read_to_string(&munin_conf).unwrap().replace(
+            &format!("dbdir {}/db", w.display()),
+            &format!("dbdir {}/ours\nupdate_rate 60", w.display()),
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_munin-master"))
+        .args(["update", "--config"])
+        .arg(&ours_conf)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "munin-master update: {err}");
+    assert!(!err.contains("cannot"), "{err}");
+    let ours = w.join("ours/fixture");
+    let stored: BTreeSet<String> = std::fs::read_dir(&ours)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        stored, actual,
+        "munin-master update writes munin-update's files"
+    );
+    check_fixed_values(&ours);
+    let info = rrdtool(&[
+        "info",
+        ours.join("munin-fixture.local-fx_counter-seconds-c.rrd")
+            .to_str()
+            .unwrap(),
+    ]);
+    for want in [
+        "step = 60",
+        "ds[42].type = \"COUNTER\"",
+        "ds[42].minimal_heartbeat = 120",
+        "ds[42].min = 0.0000000000e+00",
+        "rra[0].rows = 2880",
+        "rra[11].cf = \"MAX\"",
+        "rra[11].pdp_per_row = 1440",
+    ] {
+        assert!(info.contains(want), "{want} not in {info}");
+    }
 }

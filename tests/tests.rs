@@ -7,7 +7,7 @@ mod support;
 mod gatherer_api;
 mod gatherer_faults;
 mod gatherer_tahoe;
-mod master_poll;
+mod master_faults;
 mod munin_run;
 mod munin_update;
 mod node_builtin;

@@ -1,14 +1,20 @@
-//! The munin master: polling nodes listed in `munin.conf` (and, in later
-//! steps, storing into RRD files, limits and HTML).
+//! The munin master: polling the nodes listed in `munin.conf` and storing
+//! their values in RRD files (limits and HTML come in later steps).
 //!
 //! - [`conf`]: munin.conf, includes, host sections and overrides.
 //! - [`session`]: one conversation with a node, under deadlines.
 //! - [`reply`]: config and fetch replies split into services and fields.
 //! - [`layout`]: Munin's RRD file names, safe against names from the network.
 //! - [`plan`]: what a poll means on disk: each field's file, type and value.
+//! - [`store`]: creating and updating the RRD files through librrd.
+//! - [`update`]: a whole run: every host polled, its values stored.
+//! - [`lock`]: one update at a time.
 
 pub mod conf;
 pub mod layout;
+pub mod lock;
 pub mod plan;
 pub mod reply;
 pub mod session;
+pub mod store;
+pub mod update;

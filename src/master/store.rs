@@ -1,0 +1,223 @@
+//! Writing polled values into RRD files through librrd (the `rrd` crate).
+//!
+//! A new file gets one data source named `42` (Munin's name), of the
+//! field's type, heartbeat twice the update rate, the field's min and max,
+//! and Munin's archive layout scaled to the update rate: the same time
+//! spans at the same resolutions (the rate itself for 2 days, 30 minutes
+//! for 9 days, 2 hours for 45 days, a day for 450 days), each as AVERAGE,
+//! MIN and MAX. With Munin's 300 s rate that is exactly Munin's file; at
+//! 60 s the first archive keeps minute points for two days. Existing files
+//! are updated as they are, whatever their step, so a Munin dbdir keeps its
+//! history. Every call blocks: callers run this on a blocking thread.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rrd::ConsolidationFn;
+use rrd::ops::create::{self, Archive, DataSource, DataSourceName};
+use rrd::ops::update::{self, BatchTime, Datum};
+
+use super::layout::DsType;
+use super::plan::FieldPlan;
+
+/// (resolution, span) of the archives, in seconds, as Munin's "normal".
+const ARCHIVES: [(u64, u64); 4] = [
+    (0, 2 * 86_400),
+    (1800, 9 * 86_400),
+    (7200, 45 * 86_400),
+    (86_400, 450 * 86_400),
+];
+
+/// `(points per row, rows)` of each archive for `step`.
+pub fn archive_layout(step: u64) -> Vec<(u32, u32)> {
+    ARCHIVES
+        .iter()
+        .map(|&(resolution, span)| {
+            let pdp = (resolution / step).max(1);
+            (pdp as u32, (span / (pdp * step)).max(1) as u32)
+        })
+        .collect()
+}
+
+/// What happened to one field.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Created,
+    Updated,
+    CreatedAndUpdated,
+    Untouched,
+}
+
+/// A bound of a data source: a number, or `U` for none.
+fn bound(v: Option<&str>, field: &str, which: &str) -> Result<Option<f64>, String> {
+    match v.map(str::trim) {
+        None | Some("U") | Some("") => Ok(None),
+        Some(s) => s
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite())
+            .map(Some)
+            .ok_or_else(|| format!("{field}.{which} {s:?} is not a number")),
+    }
+}
+
+/// Creates the field's file if missing, then stores its value if any.
+/// `now` is the master's clock at fetch time, used when the node gave none.
+pub fn store(f: &FieldPlan, step: u64, now: u64) -> Result<Outcome, String> {
+    let fail = |what: &str, e: &dyn std::fmt::Display| format!("{}: {what}: {e}", f.path.display());
+    let created = if f.path.exists() {
+        false
+    } else {
+        let first = f.value.as_ref().and_then(|(t, _)| *t).unwrap_or(now);
+        create_file(f, step, first.saturating_sub(step)).map_err(|e| fail("cannot create", &e))?;
+        true
+    };
+    let Some((time, text)) = &f.value else {
+        return Ok(if created {
+            Outcome::Created
+        } else {
+            Outcome::Untouched
+        });
+    };
+    let datum = datum(text).ok_or_else(|| fail("not a value", text))?;
+    let at = UNIX_EPOCH + Duration::from_secs(time.unwrap_or(now));
+    let opts = update::Options {
+        // A second poll in the same second is dropped, not an error.
+        skip_past_updates: true,
+    };
+    update::update_all(&f.path, opts, &[(BatchTime::Timestamp(at), &[datum][..])])
+        .map_err(|e| fail("cannot update", &e))?;
+    Ok(if created {
+        Outcome::CreatedAndUpdated
+    } else {
+        Outcome::Updated
+    })
+}
+
+/// `U`, an unsigned integer (exact for counters past 2^53), or a float.
+fn datum(text: &str) -> Option<Datum> {
+    let t = text.trim();
+    if t == "U" {
+        return Some(Datum::Unspecified);
+    }
+    if let Ok(u) = t.parse::<u64>() {
+        return Some(Datum::Int(u));
+    }
+    t.parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite())
+        .map(Datum::Float)
+}
+
+fn create_file(f: &FieldPlan, step: u64, start: u64) -> Result<(), String> {
+    let name = DataSourceName::new("42").map_err(|e| e.to_string())?;
+    let min = bound(f.min.as_deref(), &f.field, "min")?;
+    let max = bound(f.max.as_deref(), &f.field, "max")?;
+    let heartbeat = (2 * step) as u32;
+    // The rrd crate takes whole non-negative bounds for these types.
+    let whole = |v: Option<f64>, which: &str| match v {
+        None => Ok(None),
+        Some(x) if x >= 0.0 && x.fract() == 0.0 && x < 1.8e19 => Ok(Some(x as u64)),
+        Some(x) => Err(format!(
+            "{}.{which} {x}: a {} bound must be a whole number of 0 or more",
+            f.field,
+            f.ds.as_str()
+        )),
+    };
+    let ds = match f.ds {
+        DsType::Gauge => DataSource::gauge(&name, heartbeat, min, max),
+        DsType::Counter => {
+            DataSource::counter(&name, heartbeat, whole(min, "min")?, whole(max, "max")?)
+        }
+        DsType::Derive => {
+            DataSource::derive(&name, heartbeat, whole(min, "min")?, whole(max, "max")?)
+        }
+        DsType::Absolute => {
+            DataSource::absolute(&name, heartbeat, whole(min, "min")?, whole(max, "max")?)
+        }
+    };
+    let mut rras = Vec::new();
+    for (pdp, rows) in archive_layout(step) {
+        for cf in [
+            ConsolidationFn::Avg,
+            ConsolidationFn::Min,
+            ConsolidationFn::Max,
+        ] {
+            rras.push(Archive::new(cf, 0.5, pdp, rows).map_err(|e| e.to_string())?);
+        }
+    }
+    if let Some(dir) = f.path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    // Made under a temporary name and renamed: a create cut short (full
+    // disk, a kill) never leaves a half file under the real name, which
+    // every later update would trip over.
+    let name = f
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let tmp = f.path.with_file_name(format!(".{name}.tmp"));
+    let _ = std::fs::remove_file(&tmp);
+    let made = create::create(
+        &tmp,
+        UNIX_EPOCH + Duration::from_secs(start),
+        Duration::from_secs(step),
+        true,
+        None,
+        &[] as &[&Path],
+        [&ds],
+        rras.iter(),
+    )
+    .map_err(|e| e.to_string())
+    .and_then(|()| {
+        std::fs::File::open(&tmp)
+            .and_then(|file| file.sync_all())
+            .and_then(|()| std::fs::rename(&tmp, &f.path))
+            .map_err(|e| e.to_string())
+    });
+    if made.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    made
+}
+
+/// Seconds since the epoch now.
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn munins_layout_at_300_and_minutes_at_60() {
+        assert_eq!(
+            archive_layout(300),
+            vec![(1, 576), (6, 432), (24, 540), (288, 450)]
+        );
+        assert_eq!(
+            archive_layout(60),
+            vec![(1, 2880), (30, 432), (120, 540), (1440, 450)]
+        );
+    }
+
+    #[test]
+    fn values() {
+        assert_eq!(datum("U"), Some(Datum::Unspecified));
+        assert_eq!(datum("18446744073709551615"), Some(Datum::Int(u64::MAX)));
+        assert_eq!(datum("-1.5"), Some(Datum::Float(-1.5)));
+        assert_eq!(datum("1e3"), Some(Datum::Float(1000.0)));
+        assert_eq!(datum("x"), None);
+        assert_eq!(bound(Some("0"), "f", "min"), Ok(Some(0.0)));
+        assert_eq!(bound(Some("U"), "f", "max"), Ok(None));
+        assert!(
+            bound(Some("lots"), "f", "max")
+                .unwrap_err()
+                .contains("f.max \"lots\"")
+        );
+    }
+}
