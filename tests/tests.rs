@@ -8,6 +8,7 @@ mod gatherer_api;
 mod gatherer_faults;
 mod gatherer_tahoe;
 mod master_faults;
+mod master_fleet;
 mod munin_run;
 mod munin_update;
 mod node_builtin;

@@ -9,8 +9,10 @@
 //! - [`store`]: creating and updating the RRD files through librrd.
 //! - [`update`]: a whole run: every host polled, its values stored.
 //! - [`lock`]: one update at a time.
+//! - [`fleet`]: simulated nodes for tests and benchmarks (`munin-fleet`).
 
 pub mod conf;
+pub mod fleet;
 pub mod layout;
 pub mod lock;
 pub mod plan;

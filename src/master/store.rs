@@ -20,6 +20,9 @@ use rrd::ops::update::{self, BatchTime, Datum};
 use super::layout::DsType;
 use super::plan::FieldPlan;
 
+/// Serialises librrd's create calls (see `create_file`).
+static CREATE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// (resolution, span) of the archives, in seconds, as Munin's "normal".
 const ARCHIVES: [(u64, u64); 4] = [
     (0, 2 * 86_400),
@@ -159,6 +162,10 @@ fn create_file(f: &FieldPlan, step: u64, start: u64) -> Result<(), String> {
         .unwrap_or_default();
     let tmp = f.path.with_file_name(format!(".{name}.tmp"));
     let _ = std::fs::remove_file(&tmp);
+    // librrd's create is not safe to run from two threads at once (seen:
+    // "min must be less than max" for a valid `0:U` under concurrency), so
+    // creates take turns; updates (`rrd_update_r`) run in parallel.
+    let _turn = CREATE.lock().unwrap_or_else(|p| p.into_inner());
     let made = create::create(
         &tmp,
         UNIX_EPOCH + Duration::from_secs(start),

@@ -1,0 +1,59 @@
+//! The fleet simulator (`munin-fleet`) speaks the protocol our master polls:
+//! its host sections go straight into munin.conf, and `munin-master update`
+//! stores every node's every field.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+#[test]
+fn master_stores_a_simulated_fleet() {
+    let mut fleet = Command::new(env!("CARGO_BIN_EXE_munin-fleet"))
+        .args(["--nodes", "3", "--plugins", "2", "--fields", "5"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut hosts = String::new();
+    let mut out = BufReader::new(fleet.stdout.take().unwrap());
+    for _ in 0..12 {
+        out.read_line(&mut hosts).unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("munin.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "dbdir {0}/db\nrundir {0}/run\n{hosts}",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_munin-master"))
+        .args(["update", "--config"])
+        .arg(&conf)
+        .output()
+        .unwrap();
+    let _ = fleet.kill();
+    let _ = fleet.wait();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(
+        run.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let mut files: Vec<String> = std::fs::read_dir(dir.path().join("db/fleet"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 3 * 2 * 5, "{files:?}");
+    assert_eq!(files[0], "node00000.fleet-sim00-f0-g.rrd");
+    assert!(
+        files.contains(&"node00002.fleet-sim01-f4-d.rrd".to_string()),
+        "every fifth field a DERIVE"
+    );
+}
