@@ -1,5 +1,7 @@
-//! Debian's real munin-update (2.0.73) polls our node: it must store exactly
-//! the RRD files the node's config implies, holding the values it served.
+//! Debian's real munin-update (2.0.73) polls our node (and Debian's own
+//! munin-node): it must store exactly the RRD files the node's config
+//! implies, holding the values it served; then our `munin-master` polls the
+//! same node and must plan and write exactly the same files and values.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -104,6 +106,27 @@ fn check_fixed_values(dir: &Path) {
 
 #[test]
 fn real_munin_update_stores_what_our_node_serves() {
+    if !requirements() {
+        return;
+    }
+    let (plugins, conf) = node_fixture();
+    let node = OurNode::start("allow ^127\\.0\\.0\\.1$", &plugins, &conf);
+    both_masters_store_the_same(node.addr);
+}
+
+/// Debian's own munin-node, polled by both masters: our master writes the
+/// files munin-update writes for it, with the same values.
+#[test]
+fn both_masters_store_the_same_from_the_real_node() {
+    if !(requirements() && crate::support::require_real_munin()) {
+        return;
+    }
+    let (plugins, conf) = node_fixture();
+    let real = crate::support::real_node::RealNode::start(&plugins, &conf, "");
+    both_masters_store_the_same(real.addr);
+}
+
+fn requirements() -> bool {
     if !(require("root (munin-update runs as user munin)", is_root())
         && require(
             "munin (apt-get install munin)",
@@ -121,10 +144,13 @@ fn real_munin_update_stores_what_our_node_serves() {
                 .is_some(),
         ))
     {
-        return;
+        return false;
     }
-    let (plugins, conf) = node_fixture();
-    let node = OurNode::start("allow ^127\\.0\\.0\\.1$", &plugins, &conf);
+    true
+}
+
+/// Runs Debian's munin-update, then our master, against the node at `addr`.
+fn both_masters_store_the_same(addr: std::net::SocketAddr) {
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
     for d in ["db", "www", "log", "run"] {
@@ -137,7 +163,7 @@ fn real_munin_update_stores_what_our_node_serves() {
             "dbdir {0}/db\nhtmldir {0}/www\nlogdir {0}/log\nrundir {0}/run\n\n\
              [fixture;munin-fixture.local]\n    address 127.0.0.1\n    port {1}\n    use_node_name yes\n",
             w.display(),
-            node.addr.port()
+            addr.port()
         ),
     )
     .unwrap();
@@ -174,7 +200,7 @@ fn real_munin_update_stores_what_our_node_serves() {
     }
 
     // What the node's config implies, asked the way munin-update asks.
-    let (mut c, _) = node.connect();
+    let (mut c, _) = crate::support::Client::connect(addr);
     c.line("cap multigraph dirtyconfig");
     let listed = c.line("list munin-fixture.local");
     let mut expected = BTreeSet::new();
