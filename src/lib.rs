@@ -20,7 +20,7 @@
 //!   defaults combine into the settings both binaries run with.
 //! - [`tahoe`]: the Tahoe-LAFS plugins of the `tahoe-stats` binary.
 //! - [`gatherer`]: the `stats-gatherer` daemon that writes their snapshot.
-//! - [`master`]: the munin master (`munin-master`): polling nodes so far.
+//! - [`master`]: the munin master (`munin-master`): polling nodes into RRD files.
 //! - [`logging`]: log set-up shared by the binaries.
 //! - [`sys`]: small wrappers over the operating system (host name, root check).
 

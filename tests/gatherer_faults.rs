@@ -180,20 +180,7 @@ fn full_disk_keeps_the_previous_snapshot() {
     }
     let dir = tempfile::tempdir().unwrap();
     let mnt = dir.path().join("small");
-    std::fs::create_dir(&mnt).unwrap();
-    let ok = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
-        .arg(&mnt)
-        .status()
-        .unwrap();
-    assert!(ok.success(), "mount tmpfs");
-    struct Unmount(std::path::PathBuf);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-        }
-    }
-    let _unmount = Unmount(mnt.clone());
+    let _tmpfs = crate::support::SmallTmpfs::mount(&mnt, "256k");
     let statsfile = mnt.join("stats.pickle");
     let g = Gatherer::start_in(
         tempfile::tempdir().unwrap(),

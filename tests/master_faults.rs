@@ -328,20 +328,7 @@ fn full_disk_fails_per_file_and_loses_nothing() {
     }
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("db");
-    std::fs::create_dir(&db).unwrap();
-    let ok = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
-        .arg(&db)
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    struct Unmount(std::path::PathBuf);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-        }
-    }
-    let _u = Unmount(db.clone());
+    let _tmpfs = crate::support::SmallTmpfs::mount(&db, "1m");
     let port = fake_node("# munin node at wide\n", many_fields);
     let conf = dir.path().join("munin.conf");
     std::fs::write(

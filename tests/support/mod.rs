@@ -304,3 +304,26 @@ pub fn fx_env_fetch_as_root() -> String {
         "one.value 5\ntwo.value 7\nthree.value 2\nfour.value 4\nuid.value 0\ngid.value {nogroup}\n"
     )
 }
+
+/// A tmpfs of `size` (mount's syntax: `256k`, `1m`) mounted on `dir`, for
+/// full-disk tests; unmounted on drop. Needs root.
+pub struct SmallTmpfs(PathBuf);
+
+impl SmallTmpfs {
+    pub fn mount(dir: &Path, size: &str) -> SmallTmpfs {
+        std::fs::create_dir_all(dir).unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .unwrap();
+        assert!(ok.success(), "mount a {size} tmpfs on {}", dir.display());
+        SmallTmpfs(dir.to_path_buf())
+    }
+}
+
+impl Drop for SmallTmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
