@@ -22,7 +22,7 @@ fn master_stores_a_simulated_fleet() {
     std::fs::write(
         &conf,
         format!(
-            "dbdir {0}/db\nrundir {0}/run\n{hosts}",
+            "dbdir {0}/db\nrundir {0}/run\nlogdir {0}/log\n{hosts}",
             dir.path().display()
         ),
     )
@@ -56,4 +56,9 @@ fn master_stores_a_simulated_fleet() {
         files.contains(&"node00002.fleet-sim01-f4-d.rrd".to_string()),
         "every fifth field a DERIVE"
     );
+    // The run's one line of self-report.
+    let log = std::fs::read_to_string(dir.path().join("log/munin-master-update.log")).unwrap();
+    assert_eq!(log.lines().count(), 1, "{log}");
+    let want = "3 nodes ok, 0 failed (0 timed out), 30 values stored, 0 not stored, 30 files created, rrd call mean";
+    assert!(log.contains(want), "{want:?} not in {log}");
 }

@@ -130,17 +130,28 @@ fn main() -> ExitCode {
             Err(e) => eprintln!("munin-master: {e}"),
         }
     }
-    // Under cron only errors are printed; on a terminal, a summary.
-    if write && std::io::stderr().is_terminal() {
-        eprintln!(
-            "munin-master: {} nodes ok, {} failed; {} values stored, {} files created, {} not stored; {:.2} s",
-            summary.hosts_ok,
-            summary.hosts_failed,
-            summary.values_stored,
-            summary.files_created,
-            summary.values_failed,
-            summary.wall.as_secs_f64()
-        );
+    if write {
+        // Every run leaves its one line in logdir; under cron nothing else
+        // but errors is printed, on a terminal the line too.
+        let line = summary.line();
+        let log = conf.logdir.join("munin-master-update.log");
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let appended = std::fs::create_dir_all(&conf.logdir).and_then(|()| {
+            use std::io::Write;
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&log)?
+                .write_all(format!("{stamp} {line}\n").as_bytes())
+        });
+        if let Err(e) = appended {
+            eprintln!("munin-master: {}: {e}", log.display());
+        }
+        if std::io::stderr().is_terminal() {
+            eprintln!("munin-master: {line}");
+        }
     }
     // As munin-update: unreachable nodes are reported, not a failed run,
     // for `update`; the dry run says whether every node answered.

@@ -33,7 +33,36 @@ pub struct Summary {
     pub files_created: usize,
     pub values_stored: usize,
     pub values_failed: usize,
+    /// Hosts that failed on a deadline (connect or session).
+    pub hosts_timed_out: usize,
+    /// librrd create/update calls made, their total and longest time.
+    pub rrd_calls: usize,
+    pub rrd_total: Duration,
+    pub rrd_max: Duration,
     pub wall: Duration,
+}
+
+impl Summary {
+    /// The one line a run logs, as carbon reports its cache.
+    pub fn line(&self) -> String {
+        let mean_ms = if self.rrd_calls == 0 {
+            0.0
+        } else {
+            self.rrd_total.as_secs_f64() * 1000.0 / self.rrd_calls as f64
+        };
+        format!(
+            "update: {:.2} s, {} nodes ok, {} failed ({} timed out), {} values stored, {} not stored, {} files created, rrd call mean {:.3} ms max {:.3} ms",
+            self.wall.as_secs_f64(),
+            self.hosts_ok,
+            self.hosts_failed,
+            self.hosts_timed_out,
+            self.values_stored,
+            self.values_failed,
+            self.files_created,
+            mean_ms,
+            self.rrd_max.as_secs_f64() * 1000.0
+        )
+    }
 }
 
 /// One host's result, in config order.
@@ -44,6 +73,8 @@ pub struct HostResult {
     pub store_errors: Vec<String>,
     pub created: usize,
     pub stored: usize,
+    /// Time of each librrd call made for this host.
+    pub rrd_times: Vec<Duration>,
 }
 
 /// Polls (and stores) every selected host.
@@ -73,6 +104,7 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
                 store_errors: Vec::new(),
                 created: 0,
                 stored: 0,
+                rrd_times: Vec::new(),
             };
             if opts.write
                 && let Ok(p) = &result.plan
@@ -82,12 +114,18 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
                 let outcomes = tokio::task::spawn_blocking(move || {
                     fields
                         .iter()
-                        .map(|f| store::store(f, step, now))
+                        .map(|f| {
+                            let t = Instant::now();
+                            (store::store(f, step, now), t.elapsed())
+                        })
                         .collect::<Vec<_>>()
                 })
                 .await
                 .unwrap_or_default();
-                for o in outcomes {
+                for (o, took) in outcomes {
+                    if !matches!(o, Ok(Outcome::Untouched)) {
+                        result.rrd_times.push(took);
+                    }
                     match o {
                         Ok(Outcome::Created) => result.created += 1,
                         Ok(Outcome::CreatedAndUpdated) => {
@@ -117,10 +155,19 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
         ..Summary::default()
     };
     for r in &results {
-        if r.plan.is_ok() {
-            s.hosts_ok += 1;
-        } else {
-            s.hosts_failed += 1;
+        match &r.plan {
+            Ok(_) => s.hosts_ok += 1,
+            Err(e) => {
+                s.hosts_failed += 1;
+                if e.contains("deadline") || e.contains("no connection within") {
+                    s.hosts_timed_out += 1;
+                }
+            }
+        }
+        for t in &r.rrd_times {
+            s.rrd_calls += 1;
+            s.rrd_total += *t;
+            s.rrd_max = s.rrd_max.max(*t);
         }
         s.files_created += r.created;
         s.values_stored += r.stored;
