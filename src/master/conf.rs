@@ -53,7 +53,8 @@ impl Default for MasterConf {
             htmldir: "/var/cache/munin/www".into(),
             logdir: "/var/log/munin".into(),
             rundir: "/var/run/munin".into(),
-            update_rate: 300,
+            // Munin's default is 300 s; we poll every minute unless told.
+            update_rate: 60,
             graph_data_size: "normal".into(),
             contacts: Vec::new(),
             settings: Vec::new(),
