@@ -180,6 +180,19 @@ fn rrd_last(path: &std::path::Path) -> Option<f64> {
         .and_then(|(_, v)| v.trim().parse().ok())
 }
 
+/// `dir/munin.conf`: `head`, then a `[g;NAME]` section per loopback host.
+fn write_conf(dir: &std::path::Path, head: &str, hosts: &[(&str, u16)]) -> std::path::PathBuf {
+    let mut text = head.to_string();
+    for (name, port) in hosts {
+        text.push_str(&format!(
+            "[g;{name}]\n    address 127.0.0.1\n    port {port}\n"
+        ));
+    }
+    let path = dir.join("munin.conf");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 fn update(conf: &std::path::Path) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_munin-master"))
         .args(["update", "--timeout", "5", "--config"])
@@ -215,16 +228,8 @@ fn update_stores_and_a_type_switch_keeps_the_old_file() {
     }
     let dir = tempfile::tempdir().unwrap();
     let port = fake_node("# munin node at sw\n", gauge_then_derive);
-    let conf = dir.path().join("munin.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "dbdir {0}/db\nrundir {0}/run\n[g;sw]\n    address 127.0.0.1\n    port {port}\n    [g;down]\n    address 127.0.0.1\n    port {1}\n",
-            dir.path().display(),
-            free_port()
-        ),
-    )
-    .unwrap();
+    let head = format!("dbdir {0}/db\nrundir {0}/run\n", dir.path().display());
+    let conf = write_conf(dir.path(), &head, &[("sw", port), ("down", free_port())]);
     let out = update(&conf);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
@@ -254,15 +259,8 @@ fn update_stores_and_a_type_switch_keeps_the_old_file() {
 fn a_run_in_progress_is_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     let port = fake_node("# munin node at good\n", good);
-    let conf = dir.path().join("munin.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "dbdir {0}/db\nrundir {0}/run\n[g;good]\n    address 127.0.0.1\n    port {port}\n",
-            dir.path().display()
-        ),
-    )
-    .unwrap();
+    let head = format!("dbdir {0}/db\nrundir {0}/run\n", dir.path().display());
+    let conf = write_conf(dir.path(), &head, &[("good", port)]);
     let held = munin_rs::master::lock::acquire(&dir.path().join("run")).unwrap();
     assert!(matches!(held, munin_rs::master::lock::Acquired::Mine(_)));
     let out = update(&conf);
@@ -330,12 +328,12 @@ fn full_disk_fails_per_file_and_loses_nothing() {
     let db = dir.path().join("db");
     let _tmpfs = crate::support::SmallTmpfs::mount(&db, "1m");
     let port = fake_node("# munin node at wide\n", many_fields);
-    let conf = dir.path().join("munin.conf");
-    std::fs::write(
-        &conf,
-        format!("dbdir {}\nrundir {}/run\nupdate_rate 60\n[g;wide]\n    address 127.0.0.1\n    port {port}\n", db.display(), dir.path().display()),
-    )
-    .unwrap();
+    let head = format!(
+        "dbdir {}\nrundir {}/run\nupdate_rate 60\n",
+        db.display(),
+        dir.path().display()
+    );
+    let conf = write_conf(dir.path(), &head, &[("wide", port)]);
     let out = update(&conf);
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{err}");

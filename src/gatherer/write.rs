@@ -45,7 +45,7 @@ pub fn replace(path: &Path, bytes: &[u8]) -> Result<(), String> {
 }
 
 /// `dir/.name.tmp`: hidden, and in the same file system as the target.
-fn temp_name(path: &Path) -> PathBuf {
+pub fn temp_name(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy())

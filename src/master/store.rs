@@ -155,12 +155,7 @@ fn create_file(f: &FieldPlan, step: u64, start: u64) -> Result<(), String> {
     // Made under a temporary name and renamed: a create cut short (full
     // disk, a kill) never leaves a half file under the real name, which
     // every later update would trip over.
-    let name = f
-        .path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let tmp = f.path.with_file_name(format!(".{name}.tmp"));
+    let tmp = crate::gatherer::write::temp_name(&f.path);
     let _ = std::fs::remove_file(&tmp);
     // librrd's create is not safe to run from two threads at once (seen:
     // "min must be less than max" for a valid `0:U` under concurrency), so
