@@ -9,7 +9,7 @@ if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 # librrd-dev, pkg-config and libclang-dev build the rrd crate (munin-master).
 packages="munin-plugins-core librrd-dev pkg-config libclang-dev"
 if [ "${1:-}" = "--test" ]; then
-    packages="$packages munin-node munin rrdtool netcat-openbsd python3 python3-venv procps"
+    packages="$packages munin-node munin rrdtool rrdcached carbon-c-relay netcat-openbsd python3 python3-venv procps"
 fi
 missing=
 for p in $packages; do

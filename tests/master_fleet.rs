@@ -2,38 +2,14 @@
 //! its host sections go straight into munin.conf, and `munin-master update`
 //! stores every node's every field.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use crate::support::fleet::{Fleet, update};
 
 #[test]
 fn master_stores_a_simulated_fleet() {
-    let mut fleet = Command::new(env!("CARGO_BIN_EXE_munin-fleet"))
-        .args(["--nodes", "3", "--plugins", "2", "--fields", "5"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut hosts = String::new();
-    let mut out = BufReader::new(fleet.stdout.take().unwrap());
-    for _ in 0..12 {
-        out.read_line(&mut hosts).unwrap();
-    }
+    let fleet = Fleet::start(3, 2, 5);
     let dir = tempfile::tempdir().unwrap();
-    let conf = dir.path().join("munin.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "dbdir {0}/db\nrundir {0}/run\nlogdir {0}/log\n{hosts}",
-            dir.path().display()
-        ),
-    )
-    .unwrap();
-    let run = Command::new(env!("CARGO_BIN_EXE_munin-master"))
-        .args(["update", "--config"])
-        .arg(&conf)
-        .output()
-        .unwrap();
-    let _ = fleet.kill();
-    let _ = fleet.wait();
+    let run = update(&fleet.conf(dir.path(), ""));
+    drop(fleet);
     assert!(
         run.status.success(),
         "{}",

@@ -9,6 +9,7 @@ mod gatherer_faults;
 mod gatherer_tahoe;
 mod master_faults;
 mod master_fleet;
+mod master_sinks;
 mod munin_run;
 mod munin_update;
 mod node_builtin;

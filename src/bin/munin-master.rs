@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use munin_rs::master::conf::MasterConf;
 use munin_rs::master::lock;
 use munin_rs::master::update::{self, Options};
+use munin_rs::master::workers;
 
 #[derive(Parser)]
 #[command(
@@ -30,6 +31,9 @@ enum Command {
     Update(Common),
     /// Poll every node and print each field's RRD file, type and value, writing nothing
     Poll(Common),
+    /// Internal: stores the jobs read on stdin (started by `update`)
+    #[command(hide = true)]
+    StoreWorker,
 }
 
 #[derive(Args)]
@@ -49,12 +53,26 @@ struct Common {
     /// Nodes polled at once
     #[arg(long, default_value_t = 256)]
     concurrency: usize,
+    /// Store worker processes running librrd (default: one per CPU; 0: none, store in this process)
+    #[arg(long)]
+    store_workers: Option<usize>,
 }
 
 fn main() -> ExitCode {
     let (write, c) = match Cli::parse().command {
         Command::Update(c) => (true, c),
         Command::Poll(c) => (false, c),
+        Command::StoreWorker => {
+            let stdin = std::io::stdin().lock();
+            let stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            return match workers::serve(stdin, stdout) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("munin-master store-worker: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
     };
     let conf = match MasterConf::load(&c.config) {
         Ok(conf) => conf,
@@ -77,6 +95,9 @@ fn main() -> ExitCode {
         concurrency: c.concurrency,
         write,
         only_host: c.host,
+        store_workers: c
+            .store_workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
     };
     // Held until the process exits.
     let _lock = if write {
@@ -129,6 +150,9 @@ fn main() -> ExitCode {
             }
             Err(e) => eprintln!("munin-master: {e}"),
         }
+    }
+    for e in &summary.errors {
+        eprintln!("munin-master: {e}");
     }
     if write {
         // Every run leaves its one line in logdir; under cron nothing else

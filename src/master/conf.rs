@@ -41,9 +41,33 @@ pub struct MasterConf {
     pub graph_data_size: String,
     /// `contact.NAME.key value`.
     pub contacts: Vec<(String, String)>,
+    /// `rrdcached_socket`: updates go through this rrdcached.
+    pub rrdcached_socket: Option<String>,
+    /// `carbon_server HOST[:PORT]` (and `carbon_port`): every stored value
+    /// is also sent there in Graphite's plaintext protocol.
+    pub carbon_server: Option<String>,
+    pub carbon_port: u16,
+    /// `carbon_prefix`: the first part of every metric name.
+    pub carbon_prefix: String,
     /// Other global keys, kept for later steps.
     pub settings: Vec<(String, String)>,
     pub hosts: Vec<Host>,
+}
+
+impl MasterConf {
+    /// Where carbon listens, `host:port`, if configured.
+    pub fn carbon_address(&self) -> Option<String> {
+        let server = self.carbon_server.as_deref()?;
+        // `host:port`, `[v6]:port`, or a bare host with `carbon_port`.
+        let has_port = server.rsplit_once(':').is_some_and(|(h, p)| {
+            p.parse::<u16>().is_ok() && (!h.contains(':') || h.ends_with(']'))
+        });
+        Some(if has_port {
+            server.to_string()
+        } else {
+            format!("{server}:{}", self.carbon_port)
+        })
+    }
 }
 
 impl Default for MasterConf {
@@ -57,6 +81,10 @@ impl Default for MasterConf {
             update_rate: 60,
             graph_data_size: "normal".into(),
             contacts: Vec::new(),
+            rrdcached_socket: None,
+            carbon_server: None,
+            carbon_port: 2003,
+            carbon_prefix: "munin".into(),
             settings: Vec::new(),
             hosts: Vec::new(),
         }
@@ -163,6 +191,16 @@ impl MasterConf {
             "rundir" => self.rundir = value.into(),
             "update_rate" => self.update_rate = rate(value, at)?,
             "graph_data_size" => self.graph_data_size = value.to_string(),
+            "rrdcached_socket" => self.rrdcached_socket = Some(value.to_string()),
+            "carbon_server" => self.carbon_server = Some(value.to_string()),
+            "carbon_port" => {
+                self.carbon_port = value
+                    .parse()
+                    .ok()
+                    .filter(|p| *p > 0)
+                    .ok_or_else(|| format!("{at}: carbon_port {value:?} is not a port"))?
+            }
+            "carbon_prefix" => self.carbon_prefix = value.trim_matches('.').to_string(),
             k if k.starts_with("contact.") => {
                 self.contacts.push((k.to_string(), value.to_string()))
             }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use super::conf::Host;
 
 /// A field's data source type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum DsType {
     Gauge,
     Counter,

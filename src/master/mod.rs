@@ -7,16 +7,24 @@
 //! - [`layout`]: Munin's RRD file names, safe against names from the network.
 //! - [`plan`]: what a poll means on disk: each field's file, type and value.
 //! - [`store`]: creating and updating the RRD files through librrd.
+//! - [`sinks`]: where values go: the workers, rrdcached, carbon.
+//! - [`rrdcached`]: rrdcached's batch protocol.
+//! - [`carbon`]: Graphite's plaintext protocol.
 //! - [`update`]: a whole run: every host polled, its values stored.
+//! - [`workers`]: store worker processes, where librrd runs.
 //! - [`lock`]: one update at a time.
 //! - [`fleet`]: simulated nodes for tests and benchmarks (`munin-fleet`).
 
+pub mod carbon;
 pub mod conf;
 pub mod fleet;
 pub mod layout;
 pub mod lock;
 pub mod plan;
 pub mod reply;
+pub mod rrdcached;
 pub mod session;
+pub mod sinks;
 pub mod store;
 pub mod update;
+pub mod workers;

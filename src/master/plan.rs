@@ -13,7 +13,7 @@ use super::layout::{self, DsType};
 use super::session::HostReply;
 
 /// One field to store.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FieldPlan {
     pub service: String,
     pub field: String,

@@ -43,7 +43,7 @@ pub fn archive_layout(step: u64) -> Vec<(u32, u32)> {
 }
 
 /// What happened to one field.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Outcome {
     Created,
     Updated,
@@ -94,6 +94,16 @@ pub fn store(f: &FieldPlan, step: u64, now: u64) -> Result<Outcome, String> {
         Outcome::CreatedAndUpdated
     } else {
         Outcome::Updated
+    })
+}
+
+/// `text` as librrd and rrdcached take it (`U`, an integer, or a float
+/// in fixed point), or `None` when it is not a value.
+pub fn value_text(text: &str) -> Option<String> {
+    Some(match datum(text)? {
+        Datum::Unspecified => "U".into(),
+        Datum::Int(u) => u.to_string(),
+        Datum::Float(f) => f.to_string(),
     })
 }
 
@@ -214,6 +224,10 @@ mod tests {
         assert_eq!(datum("-1.5"), Some(Datum::Float(-1.5)));
         assert_eq!(datum("1e3"), Some(Datum::Float(1000.0)));
         assert_eq!(datum("x"), None);
+        assert_eq!(value_text("1e3").as_deref(), Some("1000"));
+        assert_eq!(value_text("-2.5").as_deref(), Some("-2.5"));
+        assert_eq!(value_text(" U ").as_deref(), Some("U"));
+        assert_eq!(value_text("1:2"), None);
         assert_eq!(bound(Some("0"), "f", "min"), Ok(Some(0.0)));
         assert_eq!(bound(Some("U"), "f", "max"), Ok(None));
         assert!(

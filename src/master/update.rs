@@ -12,7 +12,9 @@ use tokio::task::JoinSet;
 use super::conf::{Host, MasterConf};
 use super::plan::{self, HostPlan};
 use super::session;
-use super::store::{self, Outcome};
+use super::sinks::Sinks;
+use super::store;
+use super::workers::Pool;
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -23,6 +25,8 @@ pub struct Options {
     /// `false`: print the plan, write nothing.
     pub write: bool,
     pub only_host: Option<String>,
+    /// Store worker processes (see `workers`); 0 stores in this process.
+    pub store_workers: usize,
 }
 
 /// What a run did, for the summary line.
@@ -40,6 +44,13 @@ pub struct Summary {
     pub rrd_total: Duration,
     pub rrd_max: Duration,
     pub wall: Duration,
+    /// Values that went through rrdcached.
+    pub values_cached: usize,
+    /// Values sent to carbon, and not sent.
+    pub carbon_sent: usize,
+    pub carbon_dropped: usize,
+    /// Problems of the run itself (rrdcached, carbon), for stderr.
+    pub errors: Vec<String>,
 }
 
 impl Summary {
@@ -50,7 +61,7 @@ impl Summary {
         } else {
             self.rrd_total.as_secs_f64() * 1000.0 / self.rrd_calls as f64
         };
-        format!(
+        let mut line = format!(
             "update: {:.2} s, {} nodes ok, {} failed ({} timed out), {} values stored, {} not stored, {} files created, rrd call mean {:.3} ms max {:.3} ms",
             self.wall.as_secs_f64(),
             self.hosts_ok,
@@ -61,7 +72,17 @@ impl Summary {
             self.files_created,
             mean_ms,
             self.rrd_max.as_secs_f64() * 1000.0
-        )
+        );
+        if self.values_cached > 0 {
+            line.push_str(&format!(", {} through rrdcached", self.values_cached));
+        }
+        if self.carbon_sent + self.carbon_dropped > 0 {
+            line.push_str(&format!(
+                ", carbon {} sent {} dropped",
+                self.carbon_sent, self.carbon_dropped
+            ));
+        }
+        line
     }
 }
 
@@ -75,12 +96,29 @@ pub struct HostResult {
     pub stored: usize,
     /// Time of each librrd call made for this host.
     pub rrd_times: Vec<Duration>,
+    /// Values that went through rrdcached.
+    pub cached: usize,
+    /// Values carbon's queue had no room for.
+    pub carbon_dropped: usize,
 }
 
 /// Polls (and stores) every selected host.
 pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary) {
     let started = Instant::now();
     let limit = Arc::new(Semaphore::new(opts.concurrency.max(1)));
+    let mut errors = Vec::new();
+    let sinks = if opts.write {
+        let pool = match std::env::current_exe() {
+            Ok(exe) => Pool::start(exe, opts.store_workers),
+            Err(_) => Pool::local(),
+        };
+        let (sinks, warning) = Sinks::open(conf, pool).await;
+        errors.extend(warning);
+        Some(sinks)
+    } else {
+        None
+    };
+    let sinks = Arc::new(sinks);
     let mut tasks = JoinSet::new();
     let hosts: Vec<Host> = conf
         .hosts
@@ -90,6 +128,7 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
         .collect();
     for (i, host) in hosts.into_iter().enumerate() {
         let (limit, opts, dbdir) = (limit.clone(), opts.clone(), conf.dbdir.clone());
+        let sinks = sinks.clone();
         let step = u64::from(host.update_rate.unwrap_or(conf.update_rate));
         tasks.spawn(async move {
             let polled = {
@@ -105,38 +144,17 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
                 created: 0,
                 stored: 0,
                 rrd_times: Vec::new(),
+                cached: 0,
+                carbon_dropped: 0,
             };
-            if opts.write
-                && let Ok(p) = &result.plan
-            {
-                let fields = p.fields.clone();
-                // librrd blocks on disk: never on the polling threads.
-                let outcomes = tokio::task::spawn_blocking(move || {
-                    fields
-                        .iter()
-                        .map(|f| {
-                            let t = Instant::now();
-                            (store::store(f, step, now), t.elapsed())
-                        })
-                        .collect::<Vec<_>>()
-                })
-                .await
-                .unwrap_or_default();
-                for (o, took) in outcomes {
-                    if !matches!(o, Ok(Outcome::Untouched)) {
-                        result.rrd_times.push(took);
-                    }
-                    match o {
-                        Ok(Outcome::Created) => result.created += 1,
-                        Ok(Outcome::CreatedAndUpdated) => {
-                            result.created += 1;
-                            result.stored += 1;
-                        }
-                        Ok(Outcome::Updated) => result.stored += 1,
-                        Ok(Outcome::Untouched) => {}
-                        Err(e) => result.store_errors.push(e),
-                    }
-                }
+            if let (Some(sinks), Ok(p)) = (&*sinks, &result.plan) {
+                let stored = sinks.store(&result.host, &p.fields, step, now).await;
+                result.created = stored.created;
+                result.stored = stored.stored;
+                result.store_errors = stored.errors;
+                result.rrd_times = stored.rrd_times;
+                result.cached = stored.cached;
+                result.carbon_dropped = stored.carbon_dropped;
             }
             (i, result)
         });
@@ -150,10 +168,16 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
     }
     results.sort_by_key(|(i, _)| *i);
     let results: Vec<HostResult> = results.into_iter().map(|(_, r)| r).collect();
-    let mut s = Summary {
-        wall: started.elapsed(),
-        ..Summary::default()
-    };
+    let mut s = Summary::default();
+    if let Some(carbon) = Arc::into_inner(sinks).flatten().and_then(|s| s.carbon) {
+        let dropped: usize = results.iter().map(|r| r.carbon_dropped).sum();
+        let sent = carbon.finish(dropped).await;
+        s.carbon_sent = sent.values;
+        s.carbon_dropped = sent.dropped;
+        errors.extend(sent.error);
+    }
+    s.wall = started.elapsed();
+    s.errors = errors;
     for r in &results {
         match &r.plan {
             Ok(_) => s.hosts_ok += 1,
@@ -172,6 +196,7 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
         s.files_created += r.created;
         s.values_stored += r.stored;
         s.values_failed += r.store_errors.len();
+        s.values_cached += r.cached;
     }
     (results, s)
 }

@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod client;
+pub mod fleet;
 pub mod gatherer;
 pub mod real_node;
 

@@ -1,0 +1,182 @@
+//! Sending every stored value to carbon (`carbon_server` in munin.conf) in
+//! Graphite's plaintext protocol: `<path> <value> <time>\n` over TCP.
+//!
+//! The path is `<carbon_prefix>.<group>...<host>.<service>.<field>`, each
+//! part cleaned of what Graphite treats as structure (a host's dots
+//! become `_`, so `web.example.com` stays one node of the tree; a
+//! multigraph child `parent.child` keeps its dot and nests). One task owns
+//! the connection; hosts hand it their lines and go on. A carbon that is
+//! down or slow costs values sent to it, counted, never the RRD update.
+
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// What was sent by the end of a run.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub values: usize,
+    pub dropped: usize,
+    pub error: Option<String>,
+}
+
+/// A connection to carbon, fed from the hosts' tasks.
+pub struct Carbon {
+    queue: mpsc::Sender<(usize, String)>,
+    task: JoinHandle<Sent>,
+}
+
+/// How long a run's last lines may take to leave at its end.
+const DRAIN: Duration = Duration::from_secs(10);
+
+impl Carbon {
+    /// Starts the sender to `address` (`host:port`); connects lazily.
+    pub fn start(address: String) -> Carbon {
+        let (queue, rx) = mpsc::channel(1024);
+        Carbon {
+            queue,
+            task: tokio::spawn(send_all(address, rx)),
+        }
+    }
+
+    /// Queues `lines` (holding `count` values); dropped and counted when
+    /// carbon cannot keep up.
+    pub fn send(&self, count: usize, lines: String) -> bool {
+        self.queue.try_send((count, lines)).is_ok()
+    }
+
+    /// Sends what is queued (within a deadline) and says what went out.
+    pub async fn finish(self, dropped_here: usize) -> Sent {
+        drop(self.queue);
+        let mut sent = match tokio::time::timeout(DRAIN, self.task).await {
+            Ok(Ok(sent)) => sent,
+            Ok(Err(e)) => Sent {
+                error: Some(format!("carbon sender failed: {e}")),
+                ..Sent::default()
+            },
+            Err(_) => Sent {
+                error: Some(format!("carbon: not all sent within {} s", DRAIN.as_secs())),
+                ..Sent::default()
+            },
+        };
+        sent.dropped += dropped_here;
+        sent
+    }
+}
+
+async fn send_all(address: String, mut rx: mpsc::Receiver<(usize, String)>) -> Sent {
+    let mut sent = Sent::default();
+    let mut conn: Option<TcpStream> = None;
+    let mut down = false;
+    while let Some((count, lines)) = rx.recv().await {
+        if down {
+            sent.dropped += count;
+            continue;
+        }
+        if conn.is_none() {
+            match tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(&address)).await {
+                Ok(Ok(c)) => conn = Some(c),
+                Ok(Err(e)) => {
+                    sent.error = Some(format!("carbon {address}: {e}"));
+                    down = true;
+                }
+                Err(_) => {
+                    sent.error = Some(format!("carbon {address}: no connection within 5 s"));
+                    down = true;
+                }
+            }
+        }
+        let Some(c) = conn.as_mut() else {
+            sent.dropped += count;
+            continue;
+        };
+        match tokio::time::timeout(DRAIN, c.write_all(lines.as_bytes())).await {
+            Ok(Ok(())) => sent.values += count,
+            Ok(Err(e)) => {
+                sent.error = Some(format!("carbon {address}: {e}"));
+                sent.dropped += count;
+                // Reconnect for the next lines; one attempt per failure.
+                conn = None;
+            }
+            Err(_) => {
+                sent.error = Some(format!("carbon {address}: too slow, lines dropped"));
+                sent.dropped += count;
+                down = true;
+            }
+        }
+    }
+    if let Some(mut c) = conn {
+        let _ = c.shutdown().await;
+    }
+    sent
+}
+
+/// One path component: anything but `[A-Za-z0-9_-]` becomes `_`.
+fn clean(part: &str) -> String {
+    part.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The metric path of a field.
+pub fn path(prefix: &str, groups: &[String], host: &str, service: &str, field: &str) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if !prefix.is_empty() {
+        parts.extend(prefix.split('.').filter(|p| !p.is_empty()).map(clean));
+    }
+    parts.extend(groups.iter().map(|g| clean(g)));
+    parts.push(clean(host));
+    parts.extend(service.split('.').map(clean));
+    parts.push(clean(field));
+    parts.join(".")
+}
+
+/// The value as carbon takes it, or `None` for `U` and non-numbers.
+pub fn value(text: &str) -> Option<String> {
+    let t = text.trim();
+    let v = t.parse::<f64>().ok().filter(|v| v.is_finite())?;
+    // Integers as given (exact past 2^53); others as Rust prints them.
+    Some(if t.parse::<i128>().is_ok() {
+        t.to_string()
+    } else {
+        v.to_string()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_and_values() {
+        assert_eq!(
+            path(
+                "munin",
+                &["web servers".into()],
+                "www.example.com",
+                "diskstats_io.sda",
+                "rd.ticks"
+            ),
+            "munin.web_servers.www_example_com.diskstats_io.sda.rd_ticks"
+        );
+        assert_eq!(path("", &[], "h", "load", "load"), "h.load.load");
+        assert_eq!(path("a.b", &[], "h", "s", "f"), "a.b.h.s.f");
+        assert_eq!(value("U"), None);
+        assert_eq!(value("nan"), None);
+        assert_eq!(
+            value("18446744073709551615").as_deref(),
+            Some("18446744073709551615")
+        );
+        assert_eq!(value("1e3").as_deref(), Some("1000"));
+        assert_eq!(value(" -0.5 ").as_deref(), Some("-0.5"));
+    }
+}

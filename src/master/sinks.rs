@@ -1,0 +1,183 @@
+//! Where a host's polled values go: RRD files through the store workers
+//! (librrd), or through rrdcached when `rrdcached_socket` is set, and a
+//! copy of each stored value to carbon when `carbon_server` is set.
+//!
+//! With rrdcached, a file that does not exist yet is created (and gets its
+//! first value) by a worker, since rrdcached only updates; every later
+//! value goes to rrdcached. When rrdcached cannot be reached the values
+//! are stored directly instead, and the run says so: never dropped.
+
+use std::time::Duration;
+
+use super::carbon::{self, Carbon};
+use super::conf::{Host, MasterConf};
+use super::plan::FieldPlan;
+use super::rrdcached::{self, Cached, Update};
+use super::store::{self, Outcome};
+use super::workers::{Job, Pool};
+
+/// The destinations of one run.
+pub struct Sinks {
+    pub pool: Pool,
+    pub cached: Option<Cached>,
+    pub carbon: Option<Carbon>,
+    pub carbon_prefix: String,
+}
+
+/// What storing one host's fields did.
+#[derive(Debug, Default)]
+pub struct Stored {
+    pub created: usize,
+    pub stored: usize,
+    pub errors: Vec<String>,
+    pub rrd_times: Vec<Duration>,
+    /// Values that went through rrdcached.
+    pub cached: usize,
+    /// Values carbon's queue had no room for.
+    pub carbon_dropped: usize,
+}
+
+/// Connections rrdcached gets: it runs a thread per client.
+const CACHED_CONNECTIONS: usize = 4;
+
+impl Sinks {
+    /// Opens what `conf` names. A failure to reach rrdcached is returned
+    /// as a message beside sinks that store directly.
+    pub async fn open(conf: &MasterConf, pool: Pool) -> (Sinks, Option<String>) {
+        let mut warning = None;
+        let cached = match &conf.rrdcached_socket {
+            Some(address) => match Cached::connect(address, CACHED_CONNECTIONS).await {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    warning = Some(format!("{e}; storing directly this run"));
+                    None
+                }
+            },
+            None => None,
+        };
+        let sinks = Sinks {
+            pool,
+            cached,
+            carbon: conf.carbon_address().map(Carbon::start),
+            carbon_prefix: conf.carbon_prefix.clone(),
+        };
+        (sinks, warning)
+    }
+
+    /// Stores `fields` of `host`.
+    pub async fn store(&self, host: &Host, fields: &[FieldPlan], step: u64, now: u64) -> Stored {
+        let mut out = Stored::default();
+        let mut ok = vec![false; fields.len()];
+        // Which fields rrdcached takes: existing files with a value.
+        let via_cache: Vec<bool> = fields
+            .iter()
+            .map(|f| {
+                self.cached.is_some()
+                    && f.value.is_some()
+                    && f.path.to_str().is_some_and(rrdcached::can_name)
+                    && f.path.exists()
+            })
+            .collect();
+        let direct: Vec<usize> = (0..fields.len()).filter(|i| !via_cache[*i]).collect();
+        let mut retry = Vec::new();
+        if let Some(cached) = &self.cached {
+            let mut updates = Vec::new();
+            let mut index = Vec::new();
+            for (i, f) in fields.iter().enumerate().filter(|(i, _)| via_cache[*i]) {
+                let Some((time, text)) = &f.value else {
+                    continue;
+                };
+                match store::value_text(text) {
+                    Some(value) => {
+                        updates.push(Update {
+                            file: f.path.to_string_lossy().into_owned(),
+                            time: time.unwrap_or(now),
+                            value,
+                        });
+                        index.push(i);
+                    }
+                    None => out
+                        .errors
+                        .push(format!("{}: not a value: {text}", f.path.display())),
+                }
+            }
+            match cached.update(updates).await {
+                Ok(failed) => {
+                    for &i in &index {
+                        ok[i] = true;
+                    }
+                    for (n, message) in failed {
+                        let i = index[n];
+                        if !rrdcached::is_not_newer(&message) {
+                            ok[i] = false;
+                            out.errors.push(format!(
+                                "{}: rrdcached: {message}",
+                                fields[i].path.display()
+                            ));
+                        }
+                    }
+                    out.cached = index.iter().filter(|i| ok[**i]).count();
+                    out.stored += out.cached;
+                }
+                Err(e) => {
+                    out.errors
+                        .push(format!("{e}; {} values stored directly", index.len()));
+                    retry = index;
+                }
+            }
+        }
+        let mut job_fields: Vec<usize> = direct;
+        job_fields.extend(retry);
+        if !job_fields.is_empty() {
+            let job = Job {
+                step,
+                now,
+                fields: job_fields.iter().map(|&i| fields[i].clone()).collect(),
+            };
+            for (done, &i) in self.pool.store(job).await.into_iter().zip(&job_fields) {
+                if !matches!(done.outcome, Ok(Outcome::Untouched)) {
+                    out.rrd_times.push(Duration::from_micros(done.micros));
+                }
+                match done.outcome {
+                    Ok(Outcome::Created) => out.created += 1,
+                    Ok(Outcome::CreatedAndUpdated) => {
+                        out.created += 1;
+                        out.stored += 1;
+                        ok[i] = true;
+                    }
+                    Ok(Outcome::Updated) => {
+                        out.stored += 1;
+                        ok[i] = true;
+                    }
+                    Ok(Outcome::Untouched) => {}
+                    Err(e) => out.errors.push(e),
+                }
+            }
+        }
+        if let Some(carbon) = &self.carbon {
+            let mut lines = String::new();
+            let mut count = 0;
+            for (f, _) in fields.iter().zip(&ok).filter(|(_, ok)| **ok) {
+                let Some((time, text)) = &f.value else {
+                    continue;
+                };
+                let Some(v) = carbon::value(text) else {
+                    continue;
+                };
+                let path = carbon::path(
+                    &self.carbon_prefix,
+                    &host.groups,
+                    &host.name,
+                    &f.service,
+                    &f.field,
+                );
+                lines.push_str(&format!("{path} {v} {}\n", time.unwrap_or(now)));
+                count += 1;
+            }
+            if count > 0 && !carbon.send(count, lines) {
+                out.carbon_dropped += count;
+            }
+        }
+        out
+    }
+}
