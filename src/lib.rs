@@ -22,8 +22,10 @@
 //! - [`gatherer`]: the `stats-gatherer` daemon that writes their snapshot.
 //! - [`master`]: the munin master (`munin-master`): polling nodes into RRD files.
 //! - [`logging`]: log set-up shared by the binaries.
+//! - [`atomic_file`]: replacing a file whole (gatherer snapshot, master state).
 //! - [`sys`]: small wrappers over the operating system (host name, root check).
 
+pub mod atomic_file;
 pub mod config;
 pub mod gatherer;
 pub mod logging;

@@ -10,6 +10,7 @@ mod gatherer_tahoe;
 mod master_faults;
 mod master_fleet;
 mod master_sinks;
+mod master_state;
 mod munin_run;
 mod munin_update;
 mod node_builtin;

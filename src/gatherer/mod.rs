@@ -14,7 +14,6 @@
 //! - [`aggregate`]: summaries over a period.
 //! - [`table`]: each node's latest entry (the snapshot's content).
 //! - [`encode`]: the snapshot as pickle and JSON.
-//! - [`write`]: atomic file replacement.
 //! - [`metrics`]: the gatherer's reports on itself.
 //! - [`api`]: the HTTP routes.
 //! - [`plugin`]: the `stats_gatherer` munin plugin (in `tahoe-stats`).
@@ -36,7 +35,6 @@ pub mod reply;
 pub mod run;
 pub mod status;
 pub mod table;
-pub mod write;
 
 /// Seconds since the epoch, as the snapshot's timestamps are.
 pub fn now() -> f64 {

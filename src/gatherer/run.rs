@@ -20,7 +20,6 @@ use super::options::Options;
 use super::poll::{self, Poller};
 use super::status::Statuses;
 use super::table::Table;
-use super::write;
 use crate::tahoe::snapshot::MAX_FILE;
 
 /// Runs until SIGTERM or SIGINT.
@@ -131,8 +130,8 @@ pub async fn write_snapshot(shared: &Arc<Shared>, opts: &Options) {
             ));
         }
         let _one_writer = writer.writing.lock().unwrap_or_else(|p| p.into_inner());
-        write::replace(&pkl_path, &pickle)?;
-        write::replace(&json_path, &json)?;
+        crate::atomic_file::replace(&pkl_path, &pickle)?;
+        crate::atomic_file::replace(&json_path, &json)?;
         Ok((encoded, pickle.len() as u64))
     })
     .await

@@ -10,6 +10,8 @@
 //! - [`sinks`]: where values go: the workers, rrdcached, carbon.
 //! - [`rrdcached`]: rrdcached's batch protocol.
 //! - [`carbon`]: Graphite's plaintext protocol.
+//! - [`state`]: last config (hashed), values and status, for the later steps.
+//! - [`tune`]: bringing an existing file's min/max in line with its config.
 //! - [`update`]: a whole run: every host polled, its values stored.
 //! - [`workers`]: store worker processes, where librrd runs.
 //! - [`lock`]: one update at a time.
@@ -25,6 +27,8 @@ pub mod reply;
 pub mod rrdcached;
 pub mod session;
 pub mod sinks;
+pub mod state;
 pub mod store;
+pub mod tune;
 pub mod update;
 pub mod workers;

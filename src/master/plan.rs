@@ -11,10 +11,13 @@ use std::path::{Path, PathBuf};
 use super::conf::Host;
 use super::layout::{self, DsType};
 use super::session::HostReply;
+use super::state::{self, HostConfig};
 
 /// One field to store.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FieldPlan {
+    /// The plugin (as `list` named it) and the graph (its multigraph name).
+    pub plugin: String,
     pub service: String,
     pub field: String,
     pub path: PathBuf,
@@ -23,6 +26,10 @@ pub struct FieldPlan {
     pub max: Option<String>,
     /// `(node's time stamp, value)`; `None` when fetch gave nothing.
     pub value: Option<(Option<u64>, String)>,
+    /// Check an existing file's min/max against these (its plugin's
+    /// config changed since the last run).
+    #[serde(default)]
+    pub tune: bool,
 }
 
 /// The fields of a host, and what could not be planned (named).
@@ -30,6 +37,8 @@ pub struct FieldPlan {
 pub struct HostPlan {
     pub fields: Vec<FieldPlan>,
     pub problems: Vec<String>,
+    /// Each plugin's config, overrides applied, for the state file.
+    pub config: HostConfig,
 }
 
 /// Plans `reply` of `host` under `dbdir`.
@@ -40,9 +49,10 @@ pub fn plan(dbdir: &Path, host: &Host, mut reply: HostReply) -> HostPlan {
             apply_override(parsed, key, value);
         }
     }
+    out.config = state::snapshot(&reply.plugins);
     // A multigraph plugin may name its graphs freely; Munin stores them
     // under the names they are given.
-    for (_, parsed) in reply.plugins {
+    for (plugin, parsed) in reply.plugins {
         out.problems.extend(parsed.problems);
         for s in parsed.services {
             for f in &s.fields {
@@ -73,6 +83,7 @@ pub fn plan(dbdir: &Path, host: &Host, mut reply: HostReply) -> HostPlan {
                     .find(|v| v.field == f.name)
                     .map(|v| (v.time, v.value.clone()));
                 out.fields.push(FieldPlan {
+                    plugin: plugin.clone(),
                     service: s.name.clone(),
                     field: f.name.clone(),
                     path,
@@ -80,6 +91,7 @@ pub fn plan(dbdir: &Path, host: &Host, mut reply: HostReply) -> HostPlan {
                     min: f.attr("min").map(str::to_string),
                     max: f.attr("max").map(str::to_string),
                     value,
+                    tune: false,
                 });
             }
         }

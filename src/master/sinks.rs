@@ -13,7 +13,7 @@ use super::carbon::{self, Carbon};
 use super::conf::{Host, MasterConf};
 use super::plan::FieldPlan;
 use super::rrdcached::{self, Cached, Update};
-use super::store::{self, Outcome};
+use super::store;
 use super::workers::{Job, Pool};
 
 /// The destinations of one run.
@@ -28,6 +28,8 @@ pub struct Sinks {
 #[derive(Debug, Default)]
 pub struct Stored {
     pub created: usize,
+    /// Existing files whose min/max were changed.
+    pub tuned: usize,
     pub stored: usize,
     pub errors: Vec<String>,
     pub rrd_times: Vec<Duration>,
@@ -135,21 +137,16 @@ impl Sinks {
                 fields: job_fields.iter().map(|&i| fields[i].clone()).collect(),
             };
             for (done, &i) in self.pool.store(job).await.into_iter().zip(&job_fields) {
-                if !matches!(done.outcome, Ok(Outcome::Untouched)) {
-                    out.rrd_times.push(Duration::from_micros(done.micros));
-                }
                 match done.outcome {
-                    Ok(Outcome::Created) => out.created += 1,
-                    Ok(Outcome::CreatedAndUpdated) => {
-                        out.created += 1;
-                        out.stored += 1;
-                        ok[i] = true;
+                    Ok(o) => {
+                        if o.touched() {
+                            out.rrd_times.push(Duration::from_micros(done.micros));
+                        }
+                        out.created += usize::from(o.created);
+                        out.tuned += usize::from(o.tuned);
+                        out.stored += usize::from(o.updated);
+                        ok[i] = o.updated;
                     }
-                    Ok(Outcome::Updated) => {
-                        out.stored += 1;
-                        ok[i] = true;
-                    }
-                    Ok(Outcome::Untouched) => {}
                     Err(e) => out.errors.push(e),
                 }
             }

@@ -20,8 +20,8 @@ use rrd::ops::update::{self, BatchTime, Datum};
 use super::layout::DsType;
 use super::plan::FieldPlan;
 
-/// Serialises librrd's create calls (see `create_file`).
-static CREATE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+/// Serialises librrd's create and tune calls (see `create_file`).
+pub static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// (resolution, span) of the archives, in seconds, as Munin's "normal".
 const ARCHIVES: [(u64, u64); 4] = [
@@ -42,17 +42,25 @@ pub fn archive_layout(step: u64) -> Vec<(u32, u32)> {
         .collect()
 }
 
-/// What happened to one field.
-#[derive(Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum Outcome {
-    Created,
-    Updated,
-    CreatedAndUpdated,
-    Untouched,
+/// What happened to one field's file.
+#[derive(Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Outcome {
+    pub created: bool,
+    /// An existing file's min/max were changed to the config's.
+    pub tuned: bool,
+    /// The value was stored.
+    pub updated: bool,
+}
+
+impl Outcome {
+    /// Whether librrd was called for the file.
+    pub fn touched(&self) -> bool {
+        self.created || self.tuned || self.updated
+    }
 }
 
 /// A bound of a data source: a number, or `U` for none.
-fn bound(v: Option<&str>, field: &str, which: &str) -> Result<Option<f64>, String> {
+pub fn bound(v: Option<&str>, field: &str, which: &str) -> Result<Option<f64>, String> {
     match v.map(str::trim) {
         None | Some("U") | Some("") => Ok(None),
         Some(s) => s
@@ -68,19 +76,29 @@ fn bound(v: Option<&str>, field: &str, which: &str) -> Result<Option<f64>, Strin
 /// `now` is the master's clock at fetch time, used when the node gave none.
 pub fn store(f: &FieldPlan, step: u64, now: u64) -> Result<Outcome, String> {
     let fail = |what: &str, e: &dyn std::fmt::Display| format!("{}: {what}: {e}", f.path.display());
+    let mut tuned = false;
     let created = if f.path.exists() {
+        if f.tune {
+            tuned = super::tune::tune(
+                &f.path,
+                bound(f.min.as_deref(), &f.field, "min")?,
+                bound(f.max.as_deref(), &f.field, "max")?,
+            )
+            .map_err(|e| fail("cannot tune", &e))?;
+        }
         false
     } else {
         let first = f.value.as_ref().and_then(|(t, _)| *t).unwrap_or(now);
         create_file(f, step, first.saturating_sub(step)).map_err(|e| fail("cannot create", &e))?;
         true
     };
+    let mut outcome = Outcome {
+        created,
+        tuned,
+        updated: false,
+    };
     let Some((time, text)) = &f.value else {
-        return Ok(if created {
-            Outcome::Created
-        } else {
-            Outcome::Untouched
-        });
+        return Ok(outcome);
     };
     let datum = datum(text).ok_or_else(|| fail("not a value", text))?;
     let at = UNIX_EPOCH + Duration::from_secs(time.unwrap_or(now));
@@ -90,11 +108,8 @@ pub fn store(f: &FieldPlan, step: u64, now: u64) -> Result<Outcome, String> {
     };
     update::update_all(&f.path, opts, &[(BatchTime::Timestamp(at), &[datum][..])])
         .map_err(|e| fail("cannot update", &e))?;
-    Ok(if created {
-        Outcome::CreatedAndUpdated
-    } else {
-        Outcome::Updated
-    })
+    outcome.updated = true;
+    Ok(outcome)
 }
 
 /// `text` as librrd and rrdcached take it (`U`, an integer, or a float
@@ -165,12 +180,12 @@ fn create_file(f: &FieldPlan, step: u64, start: u64) -> Result<(), String> {
     // Made under a temporary name and renamed: a create cut short (full
     // disk, a kill) never leaves a half file under the real name, which
     // every later update would trip over.
-    let tmp = crate::gatherer::write::temp_name(&f.path);
+    let tmp = crate::atomic_file::temp_name(&f.path);
     let _ = std::fs::remove_file(&tmp);
     // librrd's create is not safe to run from two threads at once (seen:
     // "min must be less than max" for a valid `0:U` under concurrency), so
     // creates take turns; updates (`rrd_update_r`) run in parallel.
-    let _turn = CREATE.lock().unwrap_or_else(|p| p.into_inner());
+    let _turn = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let made = create::create(
         &tmp,
         UNIX_EPOCH + Duration::from_secs(start),

@@ -13,6 +13,7 @@ use super::conf::{Host, MasterConf};
 use super::plan::{self, HostPlan};
 use super::session;
 use super::sinks::Sinks;
+use super::state::{self, HostStatus};
 use super::store;
 use super::workers::Pool;
 
@@ -49,6 +50,11 @@ pub struct Summary {
     /// Values sent to carbon, and not sent.
     pub carbon_sent: usize,
     pub carbon_dropped: usize,
+    /// Hosts whose config state was rewritten, and left as it was (the
+    /// writes the config hash saved); existing files tuned.
+    pub configs_written: usize,
+    pub configs_unchanged: usize,
+    pub files_tuned: usize,
     /// Problems of the run itself (rrdcached, carbon), for stderr.
     pub errors: Vec<String>,
 }
@@ -73,6 +79,10 @@ impl Summary {
             mean_ms,
             self.rrd_max.as_secs_f64() * 1000.0
         );
+        line.push_str(&format!(
+            ", config state {} rewritten {} unchanged (writes saved), {} files tuned",
+            self.configs_written, self.configs_unchanged, self.files_tuned
+        ));
         if self.values_cached > 0 {
             line.push_str(&format!(", {} through rrdcached", self.values_cached));
         }
@@ -100,6 +110,11 @@ pub struct HostResult {
     pub cached: usize,
     /// Values carbon's queue had no room for.
     pub carbon_dropped: usize,
+    /// Existing files tuned; whether the config state was rewritten.
+    pub tuned: usize,
+    pub config_written: Option<bool>,
+    /// For the values state file.
+    pub status: HostStatus,
 }
 
 /// Polls (and stores) every selected host.
@@ -146,15 +161,62 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
                 rrd_times: Vec::new(),
                 cached: 0,
                 carbon_dropped: 0,
+                tuned: 0,
+                config_written: None,
+                status: HostStatus {
+                    polled: now,
+                    ..HostStatus::default()
+                },
             };
+            match &result.plan {
+                Ok(p) => {
+                    result.status.ok = true;
+                    result.status.answered = Some(now);
+                    for f in &p.fields {
+                        if let Some((t, v)) = &f.value {
+                            let key = format!("{}.{}", f.service, f.field);
+                            result
+                                .status
+                                .values
+                                .insert(key, (t.unwrap_or(now), v.clone()));
+                        }
+                    }
+                }
+                Err(e) => result.status.error = Some(e.clone()),
+            }
             if let (Some(sinks), Ok(p)) = (&*sinks, &result.plan) {
-                let stored = sinks.store(&result.host, &p.fields, step, now).await;
+                let path = state::config_path(&dbdir, &result.host);
+                let (old, path) =
+                    tokio::task::spawn_blocking(move || (state::load_config(&path), path))
+                        .await
+                        .expect("reading a file does not panic");
+                let old = old.unwrap_or_default();
+                let changed = state::changed(&old, &p.config);
+                let mut fields = p.fields.clone();
+                // Only a plugin whose config changed can need its files tuned.
+                for f in &mut fields {
+                    f.tune = changed.contains(&f.plugin.as_str());
+                }
+                let stored = sinks.store(&result.host, &fields, step, now).await;
                 result.created = stored.created;
+                result.tuned = stored.tuned;
                 result.stored = stored.stored;
                 result.store_errors = stored.errors;
                 result.rrd_times = stored.rrd_times;
                 result.cached = stored.cached;
                 result.carbon_dropped = stored.carbon_dropped;
+                if state::differs(&old, &p.config) {
+                    let config = p.config.clone();
+                    let saved = tokio::task::spawn_blocking(move || state::save(&path, &config))
+                        .await
+                        .unwrap_or_else(|e| Err(e.to_string()));
+                    match saved {
+                        Ok(()) => result.config_written = Some(true),
+                        Err(e) => result.store_errors.push(e),
+                    }
+                } else {
+                    result.config_written = Some(false);
+                }
             }
             (i, result)
         });
@@ -175,6 +237,38 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
         s.carbon_sent = sent.values;
         s.carbon_dropped = sent.dropped;
         errors.extend(sent.error);
+    }
+    if opts.write {
+        let path = state::values_path(&conf.dbdir);
+        let statuses: Vec<(String, HostStatus)> = results
+            .iter()
+            .map(|r| (state::host_key(&r.host), r.status.clone()))
+            .collect();
+        let keep: Option<std::collections::HashSet<String>> = opts
+            .only_host
+            .is_none()
+            .then(|| conf.hosts.iter().map(state::host_key).collect());
+        let saved = tokio::task::spawn_blocking(move || {
+            let mut values = state::load_values(&path);
+            // Hosts no longer in munin.conf go; others keep what they had.
+            if let Some(keep) = keep {
+                values.hosts.retain(|k, _| keep.contains(k));
+            }
+            for (key, status) in statuses {
+                let entry = values.hosts.entry(key).or_default();
+                entry.ok = status.ok;
+                entry.error = status.error;
+                entry.polled = status.polled;
+                entry.answered = status.answered.or(entry.answered);
+                entry.values.extend(status.values);
+            }
+            state::save(&path, &values)
+        })
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()));
+        if let Err(e) = saved {
+            errors.push(e);
+        }
     }
     s.wall = started.elapsed();
     s.errors = errors;
@@ -197,6 +291,12 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
         s.values_stored += r.stored;
         s.values_failed += r.store_errors.len();
         s.values_cached += r.cached;
+        s.files_tuned += r.tuned;
+        match r.config_written {
+            Some(true) => s.configs_written += 1,
+            Some(false) => s.configs_unchanged += 1,
+            None => {}
+        }
     }
     (results, s)
 }

@@ -1,0 +1,205 @@
+//! What the HTML and limit steps need from an update, kept in
+//! `<dbdir>/munin-rs-state/`:
+//!
+//! - `config/<group>/.../<host>.json`: each plugin's last config (graph
+//!   and field attributes, munin.conf overrides applied) and a hash of it.
+//!   Configs rarely change, so a host's file is rewritten only when a hash
+//!   differs (as Ceilometer's resource cache skips unchanged resources);
+//!   the run counts the writes it saved. A changed plugin's existing RRD
+//!   files get their min/max tuned; an unchanged one's are left alone.
+//! - `values.json`: per host its status (ok, or the error), when it was
+//!   polled, and each field's last value, one file for the whole run.
+//!
+//! Every file is replaced whole (temporary file, fsync, rename), so a run
+//! killed at any moment leaves the previous state or the new one.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::conf::Host;
+use super::reply::Parsed;
+
+/// One graph's config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceConfig {
+    pub name: String,
+    pub graph: Vec<(String, String)>,
+    /// `(field, attributes)`, in the node's order.
+    pub fields: Vec<(String, Vec<(String, String)>)>,
+}
+
+/// A plugin's config: its graphs (several for multigraph) and their hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PluginConfig {
+    pub hash: String,
+    pub services: Vec<ServiceConfig>,
+}
+
+/// A host's last config, per plugin.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HostConfig {
+    pub plugins: BTreeMap<String, PluginConfig>,
+}
+
+/// 64-bit FNV-1a: stable across builds, unlike std's hasher.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The config part of each plugin's reply, hashed.
+pub fn snapshot(plugins: &[(String, Parsed)]) -> HostConfig {
+    let mut out = HostConfig::default();
+    for (name, parsed) in plugins {
+        let services: Vec<ServiceConfig> = parsed
+            .services
+            .iter()
+            .map(|s| ServiceConfig {
+                name: s.name.clone(),
+                graph: s.graph.clone(),
+                fields: s
+                    .fields
+                    .iter()
+                    .map(|f| (f.name.clone(), f.attrs.clone()))
+                    .collect(),
+            })
+            .collect();
+        let text = serde_json::to_vec(&services).unwrap_or_default();
+        out.plugins.insert(
+            name.clone(),
+            PluginConfig {
+                hash: format!("{:016x}", fnv1a(&text)),
+                services,
+            },
+        );
+    }
+    out
+}
+
+/// Plugins whose config differs from `old` (new ones included).
+pub fn changed<'a>(old: &HostConfig, new: &'a HostConfig) -> Vec<&'a str> {
+    new.plugins
+        .iter()
+        .filter(|(name, p)| old.plugins.get(*name).is_none_or(|o| o.hash != p.hash))
+        .map(|(name, _)| name.as_str())
+        .collect()
+}
+
+/// Whether writing `new` over `old` would change the file.
+pub fn differs(old: &HostConfig, new: &HostConfig) -> bool {
+    old.plugins.len() != new.plugins.len() || !changed(old, new).is_empty()
+}
+
+fn root(dbdir: &Path) -> PathBuf {
+    dbdir.join("munin-rs-state")
+}
+
+/// `<dbdir>/munin-rs-state/config/<groups>/<host>.json`.
+pub fn config_path(dbdir: &Path, host: &Host) -> PathBuf {
+    let mut p = root(dbdir).join("config");
+    for g in &host.groups {
+        p.push(g);
+    }
+    p.push(format!("{}.json", host.name));
+    p
+}
+
+/// `<dbdir>/munin-rs-state/values.json`.
+pub fn values_path(dbdir: &Path) -> PathBuf {
+    root(dbdir).join("values.json")
+}
+
+/// A host's last config; `None` when there is none or it cannot be read
+/// (then it is simply written anew).
+pub fn load_config(path: &Path) -> Option<HostConfig> {
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+}
+
+/// Replaces a file with `value` as JSON, whole.
+pub fn save<T: Serialize>(path: &Path, value: &T) -> Result<(), String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let bytes = serde_json::to_vec(value).map_err(|e| format!("{}: {e}", path.display()))?;
+    crate::atomic_file::replace(path, &bytes)
+}
+
+/// A host's status after its last poll.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HostStatus {
+    pub ok: bool,
+    pub error: Option<String>,
+    /// When it was last polled, and when it last answered.
+    pub polled: u64,
+    pub answered: Option<u64>,
+    /// `service.field` → (time, value): the last stored.
+    pub values: BTreeMap<String, (u64, String)>,
+}
+
+/// Every host's status, keyed `group;...;host`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Values {
+    pub hosts: BTreeMap<String, HostStatus>,
+}
+
+/// The key of a host in [`Values`].
+pub fn host_key(host: &Host) -> String {
+    let mut k = host.groups.join(";");
+    k.push(';');
+    k.push_str(&host.name);
+    k
+}
+
+/// The last values file; an unreadable one is started afresh.
+pub fn load_values(path: &Path) -> Values {
+    std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::master::reply;
+
+    fn parsed(text: &str) -> Parsed {
+        reply::parse(
+            "load",
+            &text.lines().map(str::to_string).collect::<Vec<_>>(),
+        )
+    }
+
+    #[test]
+    fn a_hash_follows_the_config_only() {
+        let a = snapshot(&[("load".into(), parsed("graph_title L\nload.label l\n"))]);
+        let same = snapshot(&[("load".into(), parsed("graph_title L\nload.label l\n"))]);
+        let other = snapshot(&[(
+            "load".into(),
+            parsed("graph_title L\nload.label l\nload.max 9\n"),
+        )]);
+        assert_eq!(a, same);
+        assert!(changed(&a, &same).is_empty());
+        assert!(!differs(&a, &same));
+        assert_eq!(changed(&a, &other), vec!["load"]);
+        assert_eq!(changed(&HostConfig::default(), &a), vec!["load"]);
+        // A plugin gone is a change of the file, not of a plugin.
+        assert!(differs(&a, &HostConfig::default()));
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+    }
+
+    #[test]
+    fn files_are_replaced_whole_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x/y.json");
+        let c = snapshot(&[("load".into(), parsed("graph_title L\nload.label l\n"))]);
+        save(&p, &c).unwrap();
+        assert_eq!(load_config(&p), Some(c));
+        std::fs::write(&p, "{broken").unwrap();
+        assert_eq!(load_config(&p), None);
+        assert_eq!(load_values(&dir.path().join("none")), Values::default());
+    }
+}

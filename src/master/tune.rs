@@ -1,0 +1,108 @@
+//! Bringing an existing RRD file's min/max in line with its field's
+//! config, as munin-update tunes files when a plugin's config changes.
+//! Called only for plugins whose config hash changed (see `state`), so an
+//! unchanged fleet costs no `info` read per file.
+//!
+//! The rrd crate wraps no tune, so this calls librrd's `rrd_tune` with
+//! the arguments `rrdtool tune` would pass it.
+
+use std::ffi::{CStr, CString, c_char, c_int};
+use std::path::Path;
+
+use rrd::ops::info::{InfoValue, info};
+
+/// The data source's current (min, max); NaN (none) as `None`.
+fn bounds(path: &Path) -> Result<(Option<f64>, Option<f64>), String> {
+    let map = info(path).map_err(|e| e.to_string())?;
+    let get = |k: &str| match map.get(k) {
+        Some(InfoValue::Value(v)) if v.is_finite() => Some(*v),
+        _ => None,
+    };
+    Ok((get("ds[42].min"), get("ds[42].max")))
+}
+
+fn text(v: Option<f64>) -> String {
+    v.map_or_else(|| "U".to_string(), |v| v.to_string())
+}
+
+/// Sets min/max where they differ; `true` when the file was changed.
+pub fn tune(path: &Path, min: Option<f64>, max: Option<f64>) -> Result<bool, String> {
+    let (have_min, have_max) = bounds(path)?;
+    if have_min == min && have_max == max {
+        return Ok(false);
+    }
+    let file = path.to_str().ok_or("not a UTF-8 path")?;
+    let args = [
+        "tune".to_string(),
+        file.to_string(),
+        "--minimum".to_string(),
+        format!("42:{}", text(min)),
+        "--maximum".to_string(),
+        format!("42:{}", text(max)),
+    ];
+    let args: Vec<CString> = args
+        .iter()
+        .map(|a| CString::new(a.as_str()).map_err(|e| e.to_string()))
+        .collect::<Result<_, _>>()?;
+    let mut argv: Vec<*mut c_char> = args.iter().map(|a| a.as_ptr() as *mut c_char).collect();
+    let _turn = super::store::SERIAL
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    // SAFETY: argv points at NUL-terminated strings that outlive the call;
+    // librrd reads them (getopt may permute the pointer array, which is
+    // ours) and reports errors through its own error buffer, read before
+    // the next librrd call on this thread (calls are serialised above).
+    unsafe {
+        rrd_sys::rrd_clear_error();
+        if rrd_sys::rrd_tune(argv.len() as c_int, argv.as_mut_ptr()) != 0 {
+            let e = rrd_sys::rrd_get_error();
+            let message = if e.is_null() {
+                "rrd_tune failed".to_string()
+            } else {
+                CStr::from_ptr(e).to_string_lossy().into_owned()
+            };
+            return Err(message);
+        }
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::master::layout::DsType;
+    use crate::master::plan::FieldPlan;
+
+    #[test]
+    fn min_and_max_follow_the_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h-load-load-g.rrd");
+        let mut f = FieldPlan {
+            plugin: "load".into(),
+            service: "load".into(),
+            field: "load".into(),
+            path: path.clone(),
+            ds: DsType::Gauge,
+            min: Some("0".into()),
+            max: None,
+            value: None,
+            tune: false,
+        };
+        crate::master::store::store(&f, 300, 1_700_000_000).unwrap();
+        assert_eq!(bounds(&path).unwrap(), (Some(0.0), None));
+        assert!(!tune(&path, Some(0.0), None).unwrap(), "nothing to change");
+        assert!(tune(&path, Some(-5.0), Some(100.0)).unwrap());
+        assert_eq!(bounds(&path).unwrap(), (Some(-5.0), Some(100.0)));
+        f.tune = true;
+        f.max = Some("U".into());
+        assert_eq!(
+            crate::master::store::store(&f, 300, 1_700_000_000),
+            Ok(crate::master::store::Outcome {
+                tuned: true,
+                ..Default::default()
+            })
+        );
+        assert_eq!(bounds(&path).unwrap(), (Some(0.0), None));
+        assert!(tune(&dir.path().join("missing.rrd"), None, None).is_err());
+    }
+}
