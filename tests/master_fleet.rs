@@ -2,7 +2,7 @@
 //! its host sections go straight into munin.conf, and `munin-master update`
 //! stores every node's every field.
 
-use crate::support::fleet::{Fleet, update};
+use crate::support::fleet::{Fleet, last_update, update};
 
 #[test]
 fn master_stores_a_simulated_fleet() {
@@ -37,4 +37,18 @@ fn master_stores_a_simulated_fleet() {
     assert_eq!(log.lines().count(), 1, "{log}");
     let want = "3 nodes ok, 0 failed (0 timed out), 30 values stored, 0 not stored, 30 files created, rrd call mean";
     assert!(log.contains(want), "{want:?} not in {log}");
+    // The master's own numbers, stored as a graph of its own.
+    let own = std::fs::read_dir(dir.path().join("db/munin-master"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.to_string_lossy()
+                .ends_with("-munin_master-nodes-ok-g.rrd")
+        })
+        .expect("the master's nodes-ok file");
+    assert_eq!(
+        last_update(&own, None).map(|(_, v)| v).as_deref(),
+        Some("3")
+    );
 }

@@ -186,15 +186,25 @@ fn every_stored_value_reaches_a_real_carbon() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        log_line(dir.path()).contains("carbon 20 sent 0 dropped"),
+        log_line(dir.path()).contains("carbon 32 sent 0 dropped"),
         "{}",
         log_line(dir.path())
     );
     let lines = || std::fs::read_to_string(&received).unwrap_or_default();
-    wait_for("20 metrics at carbon", || lines().lines().count() >= 20);
+    // 20 fleet values and the master's own 12.
+    wait_for("32 metrics at carbon", || lines().lines().count() >= 32);
     terminate(&mut relay);
     let text = lines();
-    assert_eq!(text.lines().count(), 20, "{text}");
+    assert_eq!(text.lines().count(), 32, "{text}");
+    let fleet_lines = text
+        .lines()
+        .filter(|l| l.starts_with("test.munin.fleet."))
+        .count();
+    assert_eq!(fleet_lines, 20, "{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("test.munin.munin-master.") && l.contains(".munin_master.wall ")),
+        "{text}"
+    );
     // Each metric as the RRD file holds it: same value, same time.
     for (host, plugin, field, kind) in [
         ("node00000", "sim00", "f0", 'g'),
@@ -228,7 +238,7 @@ fn every_stored_value_reaches_a_real_carbon() {
     let line = log_line(dir.path());
     assert!(
         line.contains("20 values stored, 0 not stored")
-            && line.contains("carbon 0 sent 20 dropped"),
+            && line.contains("carbon 0 sent 32 dropped"),
         "{line}"
     );
 }

@@ -95,6 +95,7 @@ fn main() -> ExitCode {
         concurrency: c.concurrency,
         write,
         only_host: c.host,
+        progress: std::io::stderr().is_terminal(),
         store_workers: c
             .store_workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),

@@ -12,6 +12,8 @@
 //! - [`carbon`]: Graphite's plaintext protocol.
 //! - [`state`]: last config (hashed), values and status, for the later steps.
 //! - [`tune`]: bringing an existing file's min/max in line with its config.
+//! - [`keep`]: one host's poll stored and remembered.
+//! - [`selfstats`]: the master's own numbers as a graph of its own.
 //! - [`update`]: a whole run: every host polled, its values stored.
 //! - [`workers`]: store worker processes, where librrd runs.
 //! - [`lock`]: one update at a time.
@@ -20,11 +22,13 @@
 pub mod carbon;
 pub mod conf;
 pub mod fleet;
+pub mod keep;
 pub mod layout;
 pub mod lock;
 pub mod plan;
 pub mod reply;
 pub mod rrdcached;
+pub mod selfstats;
 pub mod session;
 pub mod sinks;
 pub mod state;

@@ -10,7 +10,9 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::conf::{Host, MasterConf};
-use super::plan::{self, HostPlan};
+use super::keep::{self, HostResult};
+use super::plan;
+use super::selfstats;
 use super::session;
 use super::sinks::Sinks;
 use super::state::{self, HostStatus};
@@ -28,6 +30,8 @@ pub struct Options {
     pub only_host: Option<String>,
     /// Store worker processes (see `workers`); 0 stores in this process.
     pub store_workers: usize,
+    /// Show nodes done/total on stderr while running (a terminal).
+    pub progress: bool,
 }
 
 /// What a run did, for the summary line.
@@ -96,27 +100,6 @@ impl Summary {
     }
 }
 
-/// One host's result, in config order.
-pub struct HostResult {
-    pub host: Host,
-    pub plan: Result<HostPlan, String>,
-    /// Errors storing values.
-    pub store_errors: Vec<String>,
-    pub created: usize,
-    pub stored: usize,
-    /// Time of each librrd call made for this host.
-    pub rrd_times: Vec<Duration>,
-    /// Values that went through rrdcached.
-    pub cached: usize,
-    /// Values carbon's queue had no room for.
-    pub carbon_dropped: usize,
-    /// Existing files tuned; whether the config state was rewritten.
-    pub tuned: usize,
-    pub config_written: Option<bool>,
-    /// For the values state file.
-    pub status: HostStatus,
-}
-
 /// Polls (and stores) every selected host.
 pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary) {
     let started = Instant::now();
@@ -141,7 +124,13 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
         .filter(|h| opts.only_host.as_ref().is_none_or(|n| *n == h.name))
         .cloned()
         .collect();
+    let total = hosts.len();
+    let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let ticker = opts
+        .progress
+        .then(|| tokio::spawn(progress(done.clone(), total)));
     for (i, host) in hosts.into_iter().enumerate() {
+        let done = done.clone();
         let (limit, opts, dbdir) = (limit.clone(), opts.clone(), conf.dbdir.clone());
         let sinks = sinks.clone();
         let step = u64::from(host.update_rate.unwrap_or(conf.update_rate));
@@ -152,72 +141,9 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
             };
             let now = store::now();
             let plan = polled.map(|reply| plan::plan(&dbdir, &host, reply));
-            let mut result = HostResult {
-                host,
-                plan,
-                store_errors: Vec::new(),
-                created: 0,
-                stored: 0,
-                rrd_times: Vec::new(),
-                cached: 0,
-                carbon_dropped: 0,
-                tuned: 0,
-                config_written: None,
-                status: HostStatus {
-                    polled: now,
-                    ..HostStatus::default()
-                },
-            };
-            match &result.plan {
-                Ok(p) => {
-                    result.status.ok = true;
-                    result.status.answered = Some(now);
-                    for f in &p.fields {
-                        if let Some((t, v)) = &f.value {
-                            let key = format!("{}.{}", f.service, f.field);
-                            result
-                                .status
-                                .values
-                                .insert(key, (t.unwrap_or(now), v.clone()));
-                        }
-                    }
-                }
-                Err(e) => result.status.error = Some(e.clone()),
-            }
-            if let (Some(sinks), Ok(p)) = (&*sinks, &result.plan) {
-                let path = state::config_path(&dbdir, &result.host);
-                let (old, path) =
-                    tokio::task::spawn_blocking(move || (state::load_config(&path), path))
-                        .await
-                        .expect("reading a file does not panic");
-                let old = old.unwrap_or_default();
-                let changed = state::changed(&old, &p.config);
-                let mut fields = p.fields.clone();
-                // Only a plugin whose config changed can need its files tuned.
-                for f in &mut fields {
-                    f.tune = changed.contains(&f.plugin.as_str());
-                }
-                let stored = sinks.store(&result.host, &fields, step, now).await;
-                result.created = stored.created;
-                result.tuned = stored.tuned;
-                result.stored = stored.stored;
-                result.store_errors = stored.errors;
-                result.rrd_times = stored.rrd_times;
-                result.cached = stored.cached;
-                result.carbon_dropped = stored.carbon_dropped;
-                if state::differs(&old, &p.config) {
-                    let config = p.config.clone();
-                    let saved = tokio::task::spawn_blocking(move || state::save(&path, &config))
-                        .await
-                        .unwrap_or_else(|e| Err(e.to_string()));
-                    match saved {
-                        Ok(()) => result.config_written = Some(true),
-                        Err(e) => result.store_errors.push(e),
-                    }
-                } else {
-                    result.config_written = Some(false);
-                }
-            }
+            let sinks = sinks.as_ref().as_ref();
+            let result = keep::keep(host, plan, sinks, &dbdir, step, now).await;
+            done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             (i, result)
         });
     }
@@ -229,49 +155,12 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
         }
     }
     results.sort_by_key(|(i, _)| *i);
-    let results: Vec<HostResult> = results.into_iter().map(|(_, r)| r).collect();
+    if let Some(t) = ticker {
+        t.abort();
+        eprint!("\r\x1b[K");
+    }
+    let mut results: Vec<HostResult> = results.into_iter().map(|(_, r)| r).collect();
     let mut s = Summary::default();
-    if let Some(carbon) = Arc::into_inner(sinks).flatten().and_then(|s| s.carbon) {
-        let dropped: usize = results.iter().map(|r| r.carbon_dropped).sum();
-        let sent = carbon.finish(dropped).await;
-        s.carbon_sent = sent.values;
-        s.carbon_dropped = sent.dropped;
-        errors.extend(sent.error);
-    }
-    if opts.write {
-        let path = state::values_path(&conf.dbdir);
-        let statuses: Vec<(String, HostStatus)> = results
-            .iter()
-            .map(|r| (state::host_key(&r.host), r.status.clone()))
-            .collect();
-        let keep: Option<std::collections::HashSet<String>> = opts
-            .only_host
-            .is_none()
-            .then(|| conf.hosts.iter().map(state::host_key).collect());
-        let saved = tokio::task::spawn_blocking(move || {
-            let mut values = state::load_values(&path);
-            // Hosts no longer in munin.conf go; others keep what they had.
-            if let Some(keep) = keep {
-                values.hosts.retain(|k, _| keep.contains(k));
-            }
-            for (key, status) in statuses {
-                let entry = values.hosts.entry(key).or_default();
-                entry.ok = status.ok;
-                entry.error = status.error;
-                entry.polled = status.polled;
-                entry.answered = status.answered.or(entry.answered);
-                entry.values.extend(status.values);
-            }
-            state::save(&path, &values)
-        })
-        .await
-        .unwrap_or_else(|e| Err(e.to_string()));
-        if let Err(e) = saved {
-            errors.push(e);
-        }
-    }
-    s.wall = started.elapsed();
-    s.errors = errors;
     for r in &results {
         match &r.plan {
             Ok(_) => s.hosts_ok += 1,
@@ -298,5 +187,66 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
             None => {}
         }
     }
+    s.wall = started.elapsed();
+    // The master's own numbers, stored like a node's (not counted above).
+    if let Some(sinks) = sinks.as_ref().as_ref() {
+        let me = selfstats::host(conf);
+        let step = u64::from(conf.update_rate);
+        let p = plan::plan(&conf.dbdir, &me, selfstats::reply(&s));
+        results.push(keep::keep(me, Ok(p), Some(sinks), &conf.dbdir, step, store::now()).await);
+    }
+    if let Some(carbon) = Arc::into_inner(sinks).flatten().and_then(|s| s.carbon) {
+        let dropped: usize = results.iter().map(|r| r.carbon_dropped).sum();
+        let sent = carbon.finish(dropped).await;
+        s.carbon_sent = sent.values;
+        s.carbon_dropped = sent.dropped;
+        errors.extend(sent.error);
+    }
+    if opts.write {
+        let path = state::values_path(&conf.dbdir);
+        let statuses: Vec<(String, HostStatus)> = results
+            .iter()
+            .map(|r| (state::host_key(&r.host), r.status.clone()))
+            .collect();
+        let keep: Option<std::collections::HashSet<String>> = opts.only_host.is_none().then(|| {
+            conf.hosts
+                .iter()
+                .chain([&selfstats::host(conf)])
+                .map(state::host_key)
+                .collect()
+        });
+        let saved = tokio::task::spawn_blocking(move || {
+            let mut values = state::load_values(&path);
+            // Hosts no longer in munin.conf go; others keep what they had.
+            if let Some(keep) = keep {
+                values.hosts.retain(|k, _| keep.contains(k));
+            }
+            for (key, status) in statuses {
+                let entry = values.hosts.entry(key).or_default();
+                entry.ok = status.ok;
+                entry.error = status.error;
+                entry.polled = status.polled;
+                entry.answered = status.answered.or(entry.answered);
+                entry.values.extend(status.values);
+            }
+            state::save(&path, &values)
+        })
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()));
+        if let Err(e) = saved {
+            errors.push(e);
+        }
+    }
+    s.errors = errors;
     (results, s)
+}
+
+/// On a terminal: `nodes done/total`, redrawn in place five times a second.
+async fn progress(done: Arc<std::sync::atomic::AtomicUsize>, total: usize) {
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        tick.tick().await;
+        let n = done.load(std::sync::atomic::Ordering::Relaxed);
+        eprint!("\rmunin-master: {n}/{total} nodes done\x1b[K");
+    }
 }

@@ -1,0 +1,111 @@
+//! What becomes of one host's poll: its values stored (see `sinks`), its
+//! plugins' config kept in the state file when its hash changed (files of
+//! a changed plugin tuned), and its status and last values noted for the
+//! run's values file. Nodes and the master's own numbers go through here.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::conf::Host;
+use super::plan::HostPlan;
+use super::sinks::Sinks;
+use super::state::{self, HostStatus};
+
+/// One host's result, in config order.
+pub struct HostResult {
+    pub host: Host,
+    pub plan: Result<HostPlan, String>,
+    /// Errors storing values.
+    pub store_errors: Vec<String>,
+    pub created: usize,
+    pub stored: usize,
+    /// Time of each librrd call made for this host.
+    pub rrd_times: Vec<Duration>,
+    /// Values that went through rrdcached.
+    pub cached: usize,
+    /// Values carbon's queue had no room for.
+    pub carbon_dropped: usize,
+    /// Existing files tuned; whether the config state was rewritten.
+    pub tuned: usize,
+    pub config_written: Option<bool>,
+    /// For the values state file.
+    pub status: HostStatus,
+}
+
+/// Stores `plan` of `host` (when there are sinks: not in a dry run) and
+/// remembers it.
+pub async fn keep(
+    host: Host,
+    plan: Result<HostPlan, String>,
+    sinks: Option<&Sinks>,
+    dbdir: &Path,
+    step: u64,
+    now: u64,
+) -> HostResult {
+    let mut result = HostResult {
+        host,
+        plan,
+        store_errors: Vec::new(),
+        created: 0,
+        stored: 0,
+        rrd_times: Vec::new(),
+        cached: 0,
+        carbon_dropped: 0,
+        tuned: 0,
+        config_written: None,
+        status: HostStatus {
+            polled: now,
+            ..HostStatus::default()
+        },
+    };
+    match &result.plan {
+        Ok(p) => {
+            result.status.ok = true;
+            result.status.answered = Some(now);
+            for f in &p.fields {
+                if let Some((t, v)) = &f.value {
+                    let key = format!("{}.{}", f.service, f.field);
+                    result
+                        .status
+                        .values
+                        .insert(key, (t.unwrap_or(now), v.clone()));
+                }
+            }
+        }
+        Err(e) => result.status.error = Some(e.clone()),
+    }
+    if let (Some(sinks), Ok(p)) = (sinks, &result.plan) {
+        let path = state::config_path(dbdir, &result.host);
+        let (old, path) = tokio::task::spawn_blocking(move || (state::load_config(&path), path))
+            .await
+            .expect("reading a file does not panic");
+        let old = old.unwrap_or_default();
+        let changed = state::changed(&old, &p.config);
+        let mut fields = p.fields.clone();
+        // Only a plugin whose config changed can need its files tuned.
+        for f in &mut fields {
+            f.tune = changed.contains(&f.plugin.as_str());
+        }
+        let stored = sinks.store(&result.host, &fields, step, now).await;
+        result.created = stored.created;
+        result.tuned = stored.tuned;
+        result.stored = stored.stored;
+        result.store_errors = stored.errors;
+        result.rrd_times = stored.rrd_times;
+        result.cached = stored.cached;
+        result.carbon_dropped = stored.carbon_dropped;
+        if state::differs(&old, &p.config) {
+            let config = p.config.clone();
+            let saved = tokio::task::spawn_blocking(move || state::save(&path, &config))
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()));
+            match saved {
+                Ok(()) => result.config_written = Some(true),
+                Err(e) => result.store_errors.push(e),
+            }
+        } else {
+            result.config_written = Some(false);
+        }
+    }
+    result
+}
