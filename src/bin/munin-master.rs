@@ -81,6 +81,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    for w in &conf.warnings {
+        eprintln!("munin-master: {w}");
+    }
     if !conf
         .hosts
         .iter()

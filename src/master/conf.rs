@@ -52,6 +52,8 @@ pub struct MasterConf {
     /// Other global keys, kept for later steps.
     pub settings: Vec<(String, String)>,
     pub hosts: Vec<Host>,
+    /// Lines accepted but probably not meant (file:line and why).
+    pub warnings: Vec<String>,
 }
 
 impl MasterConf {
@@ -87,6 +89,7 @@ impl Default for MasterConf {
             carbon_prefix: "munin".into(),
             settings: Vec::new(),
             hosts: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 }
@@ -150,6 +153,7 @@ impl MasterConf {
                 Section::Host(h) => {
                     let h = *h;
                     host_key(&mut self.hosts[h], key, value, &at)?;
+                    self.warnings.extend(misplaced(key, &at));
                 }
             }
         }
@@ -266,6 +270,26 @@ fn host_key(h: &mut Host, key: &str, value: &str, at: &str) -> Result<(), String
     Ok(())
 }
 
+/// Settings that only mean something before the first section: inside a
+/// host's section they would silently do nothing, so the run says so.
+const GLOBAL_ONLY: [&str; 8] = [
+    "dbdir",
+    "htmldir",
+    "logdir",
+    "rundir",
+    "rrdcached_socket",
+    "carbon_server",
+    "carbon_port",
+    "carbon_prefix",
+];
+
+/// The warning for a global setting written inside a host's section.
+fn misplaced(key: &str, at: &str) -> Option<String> {
+    GLOBAL_ONLY.contains(&key).then(|| {
+        format!("{at}: {key} is a global setting and has no effect in a host section; move it above the first [section]")
+    })
+}
+
 /// A group or host name that becomes a directory or file name.
 pub fn path_name(n: &str) -> Result<&str, String> {
     if n.is_empty() || n == "." || n == ".." || n.contains('/') || n.contains('\0') {
@@ -300,6 +324,35 @@ mod tests {
         let p = d.path().join("munin.conf");
         std::fs::write(&p, text).unwrap();
         MasterConf::load(&p).map_err(|e| e.replace(&d.path().display().to_string(), "D"))
+    }
+
+    #[test]
+    fn sinks_and_a_global_setting_in_a_host_section() {
+        let c = load(
+            "rrdcached_socket /run/rrdcached.sock\ncarbon_server [::1]:2004\ncarbon_prefix .m.\n[h]\n address x\n carbon_port 7\n",
+        )
+        .unwrap();
+        assert_eq!(c.rrdcached_socket.as_deref(), Some("/run/rrdcached.sock"));
+        assert_eq!(c.carbon_address().as_deref(), Some("[::1]:2004"));
+        assert_eq!(c.carbon_prefix, "m");
+        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+        assert!(
+            c.warnings[0].contains(":6: carbon_port is a global setting"),
+            "{:?}",
+            c.warnings
+        );
+        let c = load("carbon_server graphite\ncarbon_port 2103\n").unwrap();
+        assert_eq!(c.carbon_address().as_deref(), Some("graphite:2103"));
+        let c = load("carbon_server graphite.example.org\n").unwrap();
+        assert_eq!(
+            c.carbon_address().as_deref(),
+            Some("graphite.example.org:2003")
+        );
+        assert!(
+            load("carbon_port x\n")
+                .unwrap_err()
+                .contains("D/munin.conf:1: carbon_port \"x\" is not a port")
+        );
     }
 
     #[test]
