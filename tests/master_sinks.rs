@@ -113,6 +113,38 @@ fn updates_go_through_rrdcached_and_directly_when_it_is_down() {
     let (second, _) = last_update(&file, Some(&daemon)).unwrap();
     assert!(second > first, "{second} > {first}");
 
+    // munin.conf now overrides f0's max: its file is tuned by librrd while
+    // its value still goes through rrdcached.
+    let text = std::fs::read_to_string(&conf).unwrap();
+    let text = text.replacen(
+        "[fleet;node00000.fleet]\n",
+        "[fleet;node00000.fleet]\n    sim00.f0.max 1000\n",
+        1,
+    );
+    std::fs::write(&conf, text).unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    let out = update(&conf);
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = log_line(dir.path());
+    assert!(
+        line.contains("1 rewritten 1 unchanged (writes saved), 1 files tuned")
+            && line.contains("20 through rrdcached"),
+        "{line}"
+    );
+    let info = Command::new("rrdtool")
+        .arg("info")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&info.stdout).contains("ds[42].max = 1.0000000000e+03"));
+    let (tuned_at, _) = last_update(&file, Some(&daemon)).unwrap();
+    assert!(tuned_at > second, "{tuned_at} > {second}");
+    let second = tuned_at;
+
     // rrdcached stops (and writes what it held): the next run stores
     // directly and says so once; nothing is lost.
     terminate(&mut cached);

@@ -128,15 +128,32 @@ impl Sinks {
                 }
             }
         }
-        let mut job_fields: Vec<usize> = direct;
-        job_fields.extend(retry);
+        // (field, with its value): a changed plugin's file that rrdcached
+        // updates is still tuned here, without its value.
+        let mut job_fields: Vec<(usize, bool)> = direct.into_iter().map(|i| (i, true)).collect();
+        job_fields.extend(
+            (0..fields.len())
+                .filter(|&i| via_cache[i] && fields[i].tune)
+                .map(|i| (i, false)),
+        );
+        job_fields.extend(retry.into_iter().map(|i| (i, true)));
         if !job_fields.is_empty() {
             let job = Job {
                 step,
                 now,
-                fields: job_fields.iter().map(|&i| fields[i].clone()).collect(),
+                fields: job_fields
+                    .iter()
+                    .map(|&(i, with_value)| {
+                        let mut f = fields[i].clone();
+                        if !with_value {
+                            f.value = None;
+                        }
+                        f
+                    })
+                    .collect(),
             };
-            for (done, &i) in self.pool.store(job).await.into_iter().zip(&job_fields) {
+            for (done, &(i, with_value)) in self.pool.store(job).await.into_iter().zip(&job_fields)
+            {
                 match done.outcome {
                     Ok(o) => {
                         if o.touched() {
@@ -144,8 +161,10 @@ impl Sinks {
                         }
                         out.created += usize::from(o.created);
                         out.tuned += usize::from(o.tuned);
-                        out.stored += usize::from(o.updated);
-                        ok[i] = o.updated;
+                        if with_value {
+                            out.stored += usize::from(o.updated);
+                            ok[i] = o.updated;
+                        }
                     }
                     Err(e) => out.errors.push(e),
                 }
