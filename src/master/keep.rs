@@ -10,6 +10,7 @@ use super::conf::Host;
 use super::plan::HostPlan;
 use super::sinks::Sinks;
 use super::state::{self, HostStatus};
+use super::store;
 
 /// One host's result, in config order.
 pub struct HostResult {
@@ -62,8 +63,11 @@ pub async fn keep(
         Ok(p) => {
             result.status.ok = true;
             result.status.answered = Some(now);
+            // Only what could be stored: a garbage value is not a "last value".
             for f in &p.fields {
-                if let Some((t, v)) = &f.value {
+                if let Some((t, v)) = &f.value
+                    && store::value_text(v).is_some()
+                {
                     let key = format!("{}.{}", f.service, f.field);
                     result
                         .status
