@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use munin_rs::master::conf::MasterConf;
+use munin_rs::master::limits;
 use munin_rs::master::lock;
 use munin_rs::master::update::{self, Options};
 use munin_rs::master::workers;
@@ -31,6 +32,24 @@ enum Command {
     Update(Common),
     /// Poll every node and print each field's RRD file, type and value, writing nothing
     Poll(Common),
+    /// Check warning/critical limits on the last stored values; tell contacts of changes
+    Limits {
+        /// munin.conf
+        #[arg(long, value_name = "FILE", default_value = "/etc/munin/munin.conf")]
+        config: PathBuf,
+    },
+    /// Nagios/Icinga check of a host's limits: one status line with perfdata, exit 0/1/2/3
+    Check {
+        /// munin.conf
+        #[arg(long, value_name = "FILE", default_value = "/etc/munin/munin.conf")]
+        config: PathBuf,
+        /// The host (its munin.conf name)
+        #[arg(long)]
+        host: String,
+        /// Only this plugin's graphs
+        #[arg(long)]
+        plugin: Option<String>,
+    },
     /// Internal: stores the jobs read on stdin (started by `update`)
     #[command(hide = true)]
     StoreWorker,
@@ -62,6 +81,12 @@ fn main() -> ExitCode {
     let (write, c) = match Cli::parse().command {
         Command::Update(c) => (true, c),
         Command::Poll(c) => (false, c),
+        Command::Limits { config } => return limits_command(&config),
+        Command::Check {
+            config,
+            host,
+            plugin,
+        } => return check_command(&config, &host, plugin.as_deref()),
         Command::StoreWorker => {
             let stdin = std::io::stdin().lock();
             let stdout = std::io::BufWriter::new(std::io::stdout().lock());
@@ -188,4 +213,50 @@ fn main() -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// `munin-master limits`: states kept, contacts told; exit 1 when a
+/// contact could not be told or the state not written.
+fn limits_command(config: &std::path::Path) -> ExitCode {
+    let conf = match MasterConf::load(config) {
+        Ok(conf) => conf,
+        Err(e) => {
+            eprintln!("munin-master: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let report = limits::run(&conf);
+    for e in &report.errors {
+        eprintln!("munin-master: limits: {e}");
+    }
+    if std::io::stderr().is_terminal() {
+        eprintln!(
+            "munin-master: limits: {} fields with limits, {} not OK, {} notifications sent",
+            report.fields, report.problems, report.notified
+        );
+    }
+    if report.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// `munin-master check`: Nagios plugin semantics (UNKNOWN, 3, for any
+/// problem of the check itself).
+fn check_command(config: &std::path::Path, host: &str, plugin: Option<&str>) -> ExitCode {
+    let conf = match MasterConf::load(config) {
+        Ok(conf) => conf,
+        Err(e) => {
+            println!("UNKNOWN: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    let Some(h) = conf.hosts.iter().find(|h| h.name == host) else {
+        println!("UNKNOWN: no host {host:?} in {}", config.display());
+        return ExitCode::from(3);
+    };
+    let (level, line) = limits::check(&conf, h, plugin);
+    println!("{line}");
+    ExitCode::from(level.exit_code())
 }

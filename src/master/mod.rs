@@ -16,6 +16,7 @@
 //! - [`selfstats`]: the master's own numbers as a graph of its own.
 //! - [`update`]: a whole run: every host polled, its values stored.
 //! - [`workers`]: store worker processes, where librrd runs.
+//! - [`limits`]: warning/critical on the last values, notifications, checks.
 //! - [`lock`]: one update at a time.
 //! - [`fleet`]: simulated nodes for tests and benchmarks (`munin-fleet`).
 
@@ -24,6 +25,7 @@ pub mod conf;
 pub mod fleet;
 pub mod keep;
 pub mod layout;
+pub mod limits;
 pub mod lock;
 pub mod plan;
 pub mod reply;

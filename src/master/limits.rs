@@ -1,0 +1,454 @@
+//! Warning and critical limits, as munin-limits checks them: each field's
+//! `warning` / `critical` (from the plugin's config, munin.conf overrides
+//! already applied by the update) against its last value in the state.
+//!
+//! A limit is `max`, `min:max`, `min:` or `:max`; a value outside it
+//! breaches. A value missing, `U`, or from a host whose last poll failed is
+//! UNKNOWN. States are kept in `munin-rs-state/limits.json`; a contact's
+//! command (`contact.NAME.command`, run by `sh -c` with the message on
+//! stdin, as Munin pipes it) hears only of changes, and a breach counts
+//! only after `notify_after` consecutive runs (munin.conf, default 1).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::conf::{Host, MasterConf};
+use super::state::{self, HostConfig, Values};
+
+/// A field's state, ordered by severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Level {
+    Ok,
+    Warning,
+    Critical,
+    Unknown,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Ok => "OK",
+            Level::Warning => "WARNING",
+            Level::Critical => "CRITICAL",
+            Level::Unknown => "UNKNOWN",
+        }
+    }
+
+    /// The Nagios plugin exit code.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Level::Ok => 0,
+            Level::Warning => 1,
+            Level::Critical => 2,
+            Level::Unknown => 3,
+        }
+    }
+}
+
+/// `max`, `min:max`, `min:`, `:max` → (min, max); `None` when unreadable.
+pub fn range(text: &str) -> Option<(Option<f64>, Option<f64>)> {
+    let num = |s: &str| -> Option<Option<f64>> {
+        let s = s.trim();
+        if s.is_empty() {
+            Some(None)
+        } else {
+            s.parse::<f64>().ok().filter(|v| v.is_finite()).map(Some)
+        }
+    };
+    match text.split_once(':') {
+        Some((lo, hi)) => Some((num(lo)?, num(hi)?)),
+        None => Some((None, Some(num(text)?)?)),
+    }
+}
+
+fn outside(v: f64, (lo, hi): (Option<f64>, Option<f64>)) -> bool {
+    lo.is_some_and(|lo| v < lo) || hi.is_some_and(|hi| v > hi)
+}
+
+/// One field with a limit, evaluated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    pub service: String,
+    pub field: String,
+    pub label: String,
+    pub value: Option<f64>,
+    pub warning: Option<String>,
+    pub critical: Option<String>,
+    pub level: Level,
+    /// Why, for UNKNOWN (and unreadable limits).
+    pub note: Option<String>,
+}
+
+/// Evaluates every field of `config` that has a limit.
+pub fn evaluate(config: &HostConfig, status: Option<&state::HostStatus>) -> Vec<Check> {
+    let mut out = Vec::new();
+    for plugin in config.plugins.values() {
+        for service in &plugin.services {
+            for (field, attrs) in &service.fields {
+                let attr = |k: &str| {
+                    attrs
+                        .iter()
+                        .rev()
+                        .find(|(a, _)| a == k)
+                        .map(|(_, v)| v.clone())
+                };
+                let (warning, critical) = (attr("warning"), attr("critical"));
+                if warning.is_none() && critical.is_none() {
+                    continue;
+                }
+                let key = format!("{}.{field}", service.name);
+                let value = status
+                    .filter(|s| s.ok)
+                    .and_then(|s| s.values.get(&key))
+                    .and_then(|(_, v)| v.parse::<f64>().ok())
+                    .filter(|v| v.is_finite());
+                let mut note = None;
+                let level = match value {
+                    None => {
+                        note = Some(match status {
+                            Some(s) if !s.ok => format!(
+                                "host not answering: {}",
+                                s.error.clone().unwrap_or_default()
+                            ),
+                            _ => "no value".to_string(),
+                        });
+                        Level::Unknown
+                    }
+                    Some(v) => {
+                        let breach = |limit: &Option<String>| match limit
+                            .as_deref()
+                            .map(|l| (l, range(l)))
+                        {
+                            None => Ok(false),
+                            Some((_, Some(r))) => Ok(outside(v, r)),
+                            Some((l, None)) => Err(format!("unreadable limit {l:?}")),
+                        };
+                        match (breach(&critical), breach(&warning)) {
+                            (Err(e), _) | (_, Err(e)) => {
+                                note = Some(e);
+                                Level::Unknown
+                            }
+                            (Ok(true), _) => Level::Critical,
+                            (_, Ok(true)) => Level::Warning,
+                            _ => Level::Ok,
+                        }
+                    }
+                };
+                out.push(Check {
+                    service: service.name.clone(),
+                    field: field.clone(),
+                    label: attr("label").unwrap_or_else(|| field.clone()),
+                    value,
+                    warning,
+                    critical,
+                    level,
+                    note,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// A field's kept state across runs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Kept {
+    /// The state notified (or first seen).
+    pub level: Option<Level>,
+    /// The state seen this run and how many runs in a row.
+    pub seen: Option<Level>,
+    pub runs: u32,
+}
+
+/// Every field's kept state, keyed `group;host/service.field`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Limits {
+    pub fields: BTreeMap<String, Kept>,
+}
+
+pub fn limits_path(dbdir: &Path) -> PathBuf {
+    dbdir.join("munin-rs-state").join("limits.json")
+}
+
+/// A change to tell the contacts about.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub host: Host,
+    pub check: Check,
+    pub previous: Level,
+}
+
+/// Moves `kept` on by this run's `checks` of `host`; returns the changes
+/// that reached `after` consecutive runs. A field's first state is kept
+/// without a notification unless it is already a problem.
+pub fn advance(kept: &mut Limits, host: &Host, checks: &[Check], after: u32) -> Vec<Change> {
+    let mut changes = Vec::new();
+    for c in checks {
+        let key = format!("{}/{}.{}", state::host_key(host), c.service, c.field);
+        let k = kept.fields.entry(key).or_default();
+        if k.seen == Some(c.level) {
+            k.runs = k.runs.saturating_add(1);
+        } else {
+            k.seen = Some(c.level);
+            k.runs = 1;
+        }
+        let previous = k.level.unwrap_or(Level::Ok);
+        if k.level != Some(c.level) && k.runs >= after.max(1) {
+            let first_ok = k.level.is_none() && c.level == Level::Ok;
+            k.level = Some(c.level);
+            if !first_ok {
+                changes.push(Change {
+                    host: host.clone(),
+                    check: c.clone(),
+                    previous,
+                });
+            }
+        }
+    }
+    changes
+}
+
+/// The text a contact gets for a change.
+pub fn message(ch: &Change) -> String {
+    let c = &ch.check;
+    let value = c
+        .value
+        .map_or_else(|| "unknown".to_string(), |v| v.to_string());
+    let mut text = format!(
+        "{}: {} :: {} :: {} {} (was {}): {} = {}",
+        c.level.as_str(),
+        ch.host.groups.join(";"),
+        ch.host.name,
+        c.service,
+        c.label,
+        ch.previous.as_str(),
+        c.field,
+        value
+    );
+    if let Some(w) = &c.warning {
+        text.push_str(&format!(", warning {w}"));
+    }
+    if let Some(cr) = &c.critical {
+        text.push_str(&format!(", critical {cr}"));
+    }
+    if let Some(n) = &c.note {
+        text.push_str(&format!(" ({n})"));
+    }
+    text.push('\n');
+    text
+}
+
+/// The `contact.NAME.command` lines of munin.conf: (name, command).
+pub fn contacts(conf: &MasterConf) -> Vec<(String, String)> {
+    conf.contacts
+        .iter()
+        .filter_map(|(k, v)| {
+            let name = k.strip_prefix("contact.")?.strip_suffix(".command")?;
+            Some((name.to_string(), v.clone()))
+        })
+        .collect()
+}
+
+/// What `munin-master limits` did.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub fields: usize,
+    pub problems: usize,
+    pub notified: usize,
+    pub errors: Vec<String>,
+}
+
+/// Evaluates every host, keeps the states, tells the contacts.
+pub fn run(conf: &MasterConf) -> Report {
+    let mut report = Report::default();
+    let values: Values = state::load_values(&state::values_path(&conf.dbdir));
+    let path = limits_path(&conf.dbdir);
+    let mut kept: Limits = std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let after = conf
+        .settings
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "notify_after")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(1);
+    let mut changes = Vec::new();
+    for host in &conf.hosts {
+        let Some(config) = state::load_config(&state::config_path(&conf.dbdir, host)) else {
+            continue;
+        };
+        let checks = evaluate(&config, values.hosts.get(&state::host_key(host)));
+        report.fields += checks.len();
+        report.problems += checks.iter().filter(|c| c.level != Level::Ok).count();
+        changes.extend(advance(&mut kept, host, &checks, after));
+    }
+    if let Err(e) = state::save(&path, &kept) {
+        report.errors.push(e);
+    }
+    let contacts = contacts(conf);
+    for ch in &changes {
+        let text = message(ch);
+        for (name, command) in &contacts {
+            match notify(command, &text, ch) {
+                Ok(()) => report.notified += 1,
+                Err(e) => report.errors.push(format!("contact {name}: {e}")),
+            }
+        }
+    }
+    report
+}
+
+/// Runs a contact's command with the message on stdin.
+fn notify(command: &str, text: &str, ch: &Change) -> Result<(), String> {
+    use std::io::Write;
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .env("MUNIN_GROUP", ch.host.groups.join(";"))
+        .env("MUNIN_HOST", &ch.host.name)
+        .env("MUNIN_PLUGIN", &ch.check.service)
+        .env("MUNIN_FIELD", &ch.check.field)
+        .env("MUNIN_STATE", ch.check.level.as_str())
+        .env("MUNIN_PREVIOUS", ch.previous.as_str())
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("{command:?}: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A command that does not read its input is not an error.
+        let _ = stdin.write_all(text.as_bytes());
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{command:?} exited with {status}"))
+    }
+}
+
+/// `munin-master check`: one Nagios status line with perfdata, and the
+/// worst level of `host` (optionally one plugin's graphs).
+pub fn check(conf: &MasterConf, host: &Host, plugin: Option<&str>) -> (Level, String) {
+    let Some(config) = state::load_config(&state::config_path(&conf.dbdir, host)) else {
+        return (
+            Level::Unknown,
+            format!(
+                "UNKNOWN: {}: no state yet (has munin-master update run?)",
+                host.name
+            ),
+        );
+    };
+    let values = state::load_values(&state::values_path(&conf.dbdir));
+    let mut config = config;
+    if let Some(p) = plugin {
+        config.plugins.retain(|name, _| name == p);
+        if config.plugins.is_empty() {
+            return (
+                Level::Unknown,
+                format!("UNKNOWN: {}: no plugin {p:?}", host.name),
+            );
+        }
+    }
+    let checks = evaluate(&config, values.hosts.get(&state::host_key(host)));
+    let worst = checks.iter().map(|c| c.level).max().unwrap_or(Level::Ok);
+    let bad: Vec<String> = checks
+        .iter()
+        .filter(|c| c.level != Level::Ok)
+        .map(|c| format!("{}.{} {}", c.service, c.field, c.level.as_str()))
+        .collect();
+    let summary = if bad.is_empty() {
+        format!("{} fields within limits", checks.len())
+    } else {
+        bad.join(", ")
+    };
+    let perf: Vec<String> = checks
+        .iter()
+        .filter_map(|c| {
+            let v = c.value?;
+            Some(format!(
+                "'{}.{}'={v};{};{}",
+                c.service,
+                c.field,
+                c.warning.as_deref().unwrap_or(""),
+                c.critical.as_deref().unwrap_or("")
+            ))
+        })
+        .collect();
+    let mut line = format!("{}: {}: {summary}", worst.as_str(), host.name);
+    // Perfdata only when there is some: a bare `|` is not Nagios syntax.
+    if !perf.is_empty() {
+        line.push_str(" | ");
+        line.push_str(&perf.join(" "));
+    }
+    (worst, line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(range("80"), Some((None, Some(80.0))));
+        assert_eq!(range("10:90"), Some((Some(10.0), Some(90.0))));
+        assert_eq!(range("10:"), Some((Some(10.0), None)));
+        assert_eq!(range(":5"), Some((None, Some(5.0))));
+        assert_eq!(range("x"), None);
+        assert!(outside(91.0, (None, Some(90.0))));
+        assert!(outside(5.0, (Some(10.0), None)));
+        assert!(!outside(50.0, (Some(10.0), Some(90.0))));
+    }
+
+    fn host() -> Host {
+        Host {
+            groups: vec!["g".into()],
+            name: "h".into(),
+            address: String::new(),
+            port: 0,
+            use_node_name: false,
+            update_rate: None,
+            overrides: vec![],
+            settings: vec![],
+            origin: String::new(),
+        }
+    }
+
+    fn check(level: Level) -> Check {
+        Check {
+            service: "s".into(),
+            field: "f".into(),
+            label: "f".into(),
+            value: Some(1.0),
+            warning: Some("80".into()),
+            critical: None,
+            level,
+            note: None,
+        }
+    }
+
+    #[test]
+    fn changes_after_n_runs_and_no_first_ok() {
+        let mut k = Limits::default();
+        let h = host();
+        assert!(advance(&mut k, &h, &[check(Level::Ok)], 2).is_empty());
+        assert!(advance(&mut k, &h, &[check(Level::Ok)], 2).is_empty());
+        assert!(
+            advance(&mut k, &h, &[check(Level::Warning)], 2).is_empty(),
+            "one breach is not two"
+        );
+        let ch = advance(&mut k, &h, &[check(Level::Warning)], 2);
+        assert_eq!(ch.len(), 1);
+        assert_eq!(
+            (ch[0].previous, ch[0].check.level),
+            (Level::Ok, Level::Warning)
+        );
+        assert!(
+            advance(&mut k, &h, &[check(Level::Warning)], 2).is_empty(),
+            "told once"
+        );
+        assert!(message(&ch[0]).starts_with("WARNING: g :: h :: s f (was OK): f = 1, warning 80"));
+    }
+}
