@@ -302,6 +302,9 @@ pub fn run(conf: &MasterConf) -> Report {
     report
 }
 
+/// How long a contact's command may run.
+const NOTIFY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Runs a contact's command with the message on stdin.
 fn notify(command: &str, text: &str, ch: &Change) -> Result<(), String> {
     use std::io::Write;
@@ -321,7 +324,22 @@ fn notify(command: &str, text: &str, ch: &Change) -> Result<(), String> {
         // A command that does not read its input is not an error.
         let _ = stdin.write_all(text.as_bytes());
     }
-    let status = child.wait().map_err(|e| e.to_string())?;
+    // A contact command that hangs must not hang the cron cycle.
+    let deadline = std::time::Instant::now() + NOTIFY_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            break status;
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!(
+                "{command:?} still running after {} s: killed",
+                NOTIFY_TIMEOUT.as_secs()
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
     if status.success() {
         Ok(())
     } else {
