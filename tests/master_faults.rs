@@ -9,6 +9,7 @@ use std::net::TcpListener;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::support::fleet::{last_value, update, update_ok};
 use crate::support::real_node::free_port;
 
 /// A fake node on its own port: `script` gets each command line and writes
@@ -167,21 +168,8 @@ fn config_errors_name_file_and_line() {
     );
 }
 
-fn rrd_last(path: &std::path::Path) -> Option<f64> {
-    let o = Command::new("rrdtool")
-        .arg("lastupdate")
-        .arg(path)
-        .output()
-        .ok()?;
-    String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .rev()
-        .find_map(|l| l.split_once(':'))
-        .and_then(|(_, v)| v.trim().parse().ok())
-}
-
 /// `dir/munin.conf`: `head`, then a `[g;NAME]` section per loopback host.
-fn write_conf(dir: &std::path::Path, head: &str, hosts: &[(&str, u16)]) -> std::path::PathBuf {
+pub fn write_conf(dir: &std::path::Path, head: &str, hosts: &[(&str, u16)]) -> std::path::PathBuf {
     let mut text = head.to_string();
     for (name, port) in hosts {
         text.push_str(&format!(
@@ -191,14 +179,6 @@ fn write_conf(dir: &std::path::Path, head: &str, hosts: &[(&str, u16)]) -> std::
     let path = dir.join("munin.conf");
     std::fs::write(&path, text).unwrap();
     path
-}
-
-fn update(conf: &std::path::Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_munin-master"))
-        .args(["update", "--timeout", "5", "--config"])
-        .arg(conf)
-        .output()
-        .unwrap()
 }
 
 fn gauge_then_derive(cmd: &str, w: &mut std::net::TcpStream) {
@@ -238,18 +218,13 @@ fn update_stores_and_a_type_switch_keeps_the_old_file() {
         "{err}"
     );
     let gauge = dir.path().join("db/g/sw-temp-temp-g.rrd");
-    assert_eq!(rrd_last(&gauge), Some(42.0));
+    assert_eq!(last_value(&gauge), Some(42.0));
     // The node now calls the field DERIVE: a file of its own, the old kept.
     std::thread::sleep(Duration::from_millis(1100));
-    let out = update(&conf);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    update_ok(&conf);
     assert!(dir.path().join("db/g/sw-temp-temp-d.rrd").exists());
     assert_eq!(
-        rrd_last(&gauge),
+        last_value(&gauge),
         Some(42.0),
         "the GAUGE file keeps its value"
     );
@@ -276,12 +251,7 @@ fn a_run_in_progress_is_left_alone() {
     assert!(!dir.path().join("db").exists());
     // A lock whose holder is gone (a killed run) is simply taken.
     drop(held);
-    let out = update(&conf);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    update_ok(&conf);
     assert!(dir.path().join("db/g/good-load-load-g.rrd").exists());
 }
 
@@ -353,17 +323,12 @@ fn full_disk_fails_per_file_and_loses_nothing() {
     );
     let before: Vec<(String, Option<f64>)> = files
         .iter()
-        .map(|f| (f.clone(), rrd_last(&db.join("g").join(f))))
+        .map(|f| (f.clone(), last_value(&db.join("g").join(f))))
         .collect();
     assert!(before.iter().all(|(_, v)| v.is_some()), "{before:?}");
     std::thread::sleep(Duration::from_millis(1100));
-    let out = update(&conf);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    update_ok(&conf);
     for (f, v) in before {
-        assert_eq!(rrd_last(&db.join("g").join(&f)), v, "{f}");
+        assert_eq!(last_value(&db.join("g").join(&f)), v, "{f}");
     }
 }

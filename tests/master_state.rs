@@ -8,18 +8,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::master_faults::fake_node;
-use crate::support::fleet::{Fleet, update};
+use crate::master_faults::{fake_node, write_conf};
+use crate::support::fleet::{Fleet, log_line, update_ok};
 use crate::support::real_node::free_port;
-
-fn log_line(dir: &Path) -> String {
-    std::fs::read_to_string(dir.join("log/munin-master-update.log"))
-        .unwrap_or_default()
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .to_string()
-}
 
 fn json(path: &Path) -> serde_json::Value {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -73,22 +64,13 @@ fn state_is_kept_rewritten_only_on_change_and_files_tuned() {
     let dir = tempfile::tempdir().unwrap();
     let port = fake_node("# munin node at st\n", max_changes);
     let down = free_port();
-    let conf = dir.path().join("munin.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "dbdir {0}/db\nrundir {0}/run\nlogdir {0}/log\n[g;st]\n address 127.0.0.1\n port {port}\n[g;down]\n address 127.0.0.1\n port {down}\n",
-            dir.path().display()
-        ),
-    )
-    .unwrap();
+    let head = format!(
+        "dbdir {0}/db\nrundir {0}/run\nlogdir {0}/log\n",
+        dir.path().display()
+    );
+    let conf = write_conf(dir.path(), &head, &[("st", port), ("down", down)]);
     let run = || {
-        let out = update(&conf);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        update_ok(&conf);
         std::thread::sleep(Duration::from_millis(1100));
         log_line(dir.path())
     };
@@ -218,12 +200,7 @@ fn a_run_killed_at_any_moment_leaves_whole_files() {
     }
     assert!(killed >= 8, "only {killed} runs were killed mid-way");
     // And a whole run afterwards stores everything.
-    let out = update(&conf);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    update_ok(&conf);
     assert!(
         log_line(dir.path())
             .contains("40 nodes ok, 0 failed (0 timed out), 2000 values stored, 0 not stored"),

@@ -1,5 +1,6 @@
-//! A simulated fleet (`munin-fleet`) for master tests, and the munin.conf
-//! that polls it.
+//! For master tests: a simulated fleet (`munin-fleet`) and the munin.conf
+//! that polls it, running `munin-master update`, and reading back what it
+//! stored (`rrdtool lastupdate`) and logged.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -59,6 +60,37 @@ pub fn update(conf: &Path) -> std::process::Output {
         .unwrap()
 }
 
+/// `update` that must succeed; its output.
+pub fn update_ok(conf: &Path) -> std::process::Output {
+    let out = update(conf);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// `update` that must succeed without a word on stderr.
+pub fn update_quiet(conf: &Path) {
+    let out = update_ok(conf);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The last line of `<dir>/log/munin-master-update.log`.
+pub fn log_line(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("log/munin-master-update.log"))
+        .unwrap_or_default()
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// `rrdtool lastupdate [--daemon ADDR] file`: (time, value).
 pub fn last_update(file: &Path, daemon: Option<&str>) -> Option<(u64, String)> {
     let mut c = Command::new("rrdtool");
@@ -70,4 +102,9 @@ pub fn last_update(file: &Path, daemon: Option<&str>) -> Option<(u64, String)> {
     let text = String::from_utf8_lossy(&o.stdout);
     let (t, v) = text.lines().rev().find_map(|l| l.split_once(':'))?;
     Some((t.trim().parse().ok()?, v.trim().to_string()))
+}
+
+/// The last value stored in `file`, as a number.
+pub fn last_value(file: &Path) -> Option<f64> {
+    last_update(file, None).and_then(|(_, v)| v.parse().ok())
 }
