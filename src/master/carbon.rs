@@ -140,16 +140,10 @@ pub fn path(prefix: &str, groups: &[String], host: &str, service: &str, field: &
     parts.join(".")
 }
 
-/// The value as carbon takes it, or `None` for `U` and non-numbers.
+/// The value as carbon takes it: what the RRD file got (see
+/// `store::value_text`), but never `U`, which carbon has no word for.
 pub fn value(text: &str) -> Option<String> {
-    let t = text.trim();
-    let v = t.parse::<f64>().ok().filter(|v| v.is_finite())?;
-    // Integers as given (exact past 2^53); others as Rust prints them.
-    Some(if t.parse::<i128>().is_ok() {
-        t.to_string()
-    } else {
-        v.to_string()
-    })
+    super::store::value_text(text).filter(|v| v != "U")
 }
 
 #[cfg(test)]

@@ -350,7 +350,7 @@ fn notify(command: &str, text: &str, ch: &Change) -> Result<(), String> {
 /// `munin-master check`: one Nagios status line with perfdata, and the
 /// worst level of `host` (optionally one plugin's graphs).
 pub fn check(conf: &MasterConf, host: &Host, plugin: Option<&str>) -> (Level, String) {
-    let Some(config) = state::load_config(&state::config_path(&conf.dbdir, host)) else {
+    let Some(mut config) = state::load_config(&state::config_path(&conf.dbdir, host)) else {
         return (
             Level::Unknown,
             format!(
@@ -360,7 +360,6 @@ pub fn check(conf: &MasterConf, host: &Host, plugin: Option<&str>) -> (Level, St
         );
     };
     let values = state::load_values(&state::values_path(&conf.dbdir));
-    let mut config = config;
     if let Some(p) = plugin {
         config.plugins.retain(|name, _| name == p);
         if config.plugins.is_empty() {

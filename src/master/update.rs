@@ -189,8 +189,9 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
     }
     s.wall = started.elapsed();
     // The master's own numbers, stored like a node's (not counted above).
+    let me = selfstats::host(conf);
     if let Some(sinks) = sinks.as_ref().as_ref() {
-        let me = selfstats::host(conf);
+        let me = me.clone();
         let step = u64::from(conf.update_rate);
         let p = plan::plan(&conf.dbdir, &me, selfstats::reply(&s));
         results.push(keep::keep(me, Ok(p), Some(sinks), &conf.dbdir, step, store::now()).await);
@@ -211,7 +212,7 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
         let keep: Option<std::collections::HashSet<String>> = opts.only_host.is_none().then(|| {
             conf.hosts
                 .iter()
-                .chain([&selfstats::host(conf)])
+                .chain([&me])
                 .map(state::host_key)
                 .collect()
         });
