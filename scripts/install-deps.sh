@@ -1,15 +1,17 @@
 #!/bin/sh
 # Installs the Debian packages munin-rs needs. With --test, also what the test
-# suite compares against (Debian's munin-node, munin master, rrdtool).
+# suite compares against (Debian's munin-node, munin master, rrdtool) and the
+# browser that opens the site (chromium).
 # Debian's own munin-node service is stopped and disabled afterwards: ours
 # takes port 4949.
 set -eu
 SUDO=
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
-# librrd-dev, pkg-config and libclang-dev build the rrd crate (munin-master).
-packages="munin-plugins-core librrd-dev pkg-config libclang-dev"
+# librrd-dev, pkg-config and libclang-dev build the rrd crate (munin-master);
+# librrd draws the graphs' text with DejaVu.
+packages="munin-plugins-core librrd-dev pkg-config libclang-dev fonts-dejavu-core"
 if [ "${1:-}" = "--test" ]; then
-    packages="$packages munin-node munin rrdtool rrdcached carbon-c-relay netcat-openbsd python3 python3-venv procps"
+    packages="$packages munin-node munin rrdtool rrdcached carbon-c-relay netcat-openbsd python3 python3-venv procps chromium"
 fi
 missing=
 for p in $packages; do

@@ -9,6 +9,7 @@ mod gatherer_faults;
 mod gatherer_tahoe;
 mod master_faults;
 mod master_fleet;
+mod master_html;
 mod master_limits;
 mod master_sinks;
 mod master_state;

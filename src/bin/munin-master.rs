@@ -1,7 +1,9 @@
 //! `munin-master`: the munin master. `update` polls every node of
 //! munin.conf the way munin-update does and stores the values in RRD files
 //! in Munin's layout; `poll` is its dry run, printing each field's file,
-//! type and value. See `munin_rs::master`.
+//! type and value; `limits` and `check` judge the last values; `html`
+//! writes the site; `cron` is all of it every minute; `serve` shows the
+//! site on 127.0.0.1. See `munin_rs::master`.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -10,8 +12,10 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use munin_rs::master::conf::MasterConf;
+use munin_rs::master::html;
 use munin_rs::master::limits;
 use munin_rs::master::lock;
+use munin_rs::master::serve;
 use munin_rs::master::update::{self, Options};
 use munin_rs::master::workers;
 
@@ -50,9 +54,32 @@ enum Command {
         #[arg(long)]
         plugin: Option<String>,
     },
-    /// Internal: stores the jobs read on stdin (started by `update`)
+    /// Write the static site in htmldir: pages, and graphs that are due
+    Html {
+        /// munin.conf
+        #[arg(long, value_name = "FILE", default_value = "/etc/munin/munin.conf")]
+        config: PathBuf,
+        /// Seconds after which no new graph is started (the rest next run)
+        #[arg(long, value_name = "SECONDS")]
+        budget: Option<f64>,
+    },
+    /// update, limits and html in one run: the crontab's every-minute job
+    Cron(Common),
+    /// Serve htmldir on 127.0.0.1, drawing graphs on demand
+    Serve {
+        /// munin.conf
+        #[arg(long, value_name = "FILE", default_value = "/etc/munin/munin.conf")]
+        config: PathBuf,
+        /// Port on 127.0.0.1
+        #[arg(long, default_value_t = 8949)]
+        port: u16,
+        /// Graph worker processes (default: one per CPU)
+        #[arg(long)]
+        workers: Option<usize>,
+    },
+    /// Internal: does the librrd tasks read on stdin (started by update, html, serve)
     #[command(hide = true)]
-    StoreWorker,
+    Worker,
 }
 
 #[derive(Args)]
@@ -87,28 +114,18 @@ fn main() -> ExitCode {
             host,
             plugin,
         } => return check_command(&config, &host, plugin.as_deref()),
-        Command::StoreWorker => {
-            let stdin = std::io::stdin().lock();
-            let stdout = std::io::BufWriter::new(std::io::stdout().lock());
-            return match workers::serve(stdin, stdout) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("munin-master store-worker: {e}");
-                    ExitCode::FAILURE
-                }
-            };
-        }
+        Command::Html { config, budget } => return html_command(&config, budget),
+        Command::Cron(c) => return cron_command(c),
+        Command::Serve {
+            config,
+            port,
+            workers,
+        } => return serve_command(config, port, workers),
+        Command::Worker => return worker_command(),
     };
-    let conf = match MasterConf::load(&c.config) {
-        Ok(conf) => conf,
-        Err(e) => {
-            eprintln!("munin-master: {e}");
-            return ExitCode::from(2);
-        }
+    let Some(conf) = load_conf(&c.config) else {
+        return ExitCode::from(2);
     };
-    for w in &conf.warnings {
-        eprintln!("munin-master: {w}");
-    }
     if !conf
         .hosts
         .iter()
@@ -117,6 +134,98 @@ fn main() -> ExitCode {
         eprintln!("munin-master: {}: no host to poll", c.config.display());
         return ExitCode::from(2);
     }
+    // Held until the process exits.
+    let _lock = if write {
+        match take_lock(&conf) {
+            Ok(l) => Some(l),
+            Err(code) => return code,
+        }
+    } else {
+        None
+    };
+    let Some(rt) = runtime() else {
+        return ExitCode::FAILURE;
+    };
+    update_command(&rt, &conf, c, write)
+}
+
+/// munin.conf, its warnings said; `None` (after saying why) if unreadable.
+fn load_conf(path: &std::path::Path) -> Option<MasterConf> {
+    match MasterConf::load(path) {
+        Ok(conf) => {
+            for w in &conf.warnings {
+                eprintln!("munin-master: {w}");
+            }
+            Some(conf)
+        }
+        Err(e) => {
+            eprintln!("munin-master: {e}");
+            None
+        }
+    }
+}
+
+/// The update lock, or the exit code when it cannot be had (a previous
+/// run still going is not an error: this one is skipped).
+fn take_lock(conf: &MasterConf) -> Result<lock::RunLock, ExitCode> {
+    match lock::acquire(&conf.rundir) {
+        Ok(lock::Acquired::Mine(l)) => Ok(l),
+        Ok(lock::Acquired::Busy(pid)) => {
+            eprintln!(
+                "munin-master: the previous run (pid {pid}) is still running; this run is skipped"
+            );
+            Err(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("munin-master: {e}");
+            Err(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            eprintln!("munin-master: cannot start the runtime: {e}");
+            None
+        }
+    }
+}
+
+/// Appends `line` to `<logdir>/<name>` with a timestamp; on a terminal
+/// says it too.
+fn log_line(conf: &MasterConf, name: &str, line: &str) {
+    let log = conf.logdir.join(name);
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let appended = std::fs::create_dir_all(&conf.logdir).and_then(|()| {
+        use std::io::Write;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)?
+            .write_all(format!("{stamp} {line}\n").as_bytes())
+    });
+    if let Err(e) = appended {
+        eprintln!("munin-master: {}: {e}", log.display());
+    }
+    if std::io::stderr().is_terminal() {
+        eprintln!("munin-master: {line}");
+    }
+}
+
+/// `update` (or `poll`, `write` false) of a loaded munin.conf.
+fn update_command(
+    rt: &tokio::runtime::Runtime,
+    conf: &MasterConf,
+    c: Common,
+    write: bool,
+) -> ExitCode {
     let opts = Options {
         connect: Duration::from_secs(c.connect_timeout),
         total: Duration::from_secs(c.timeout),
@@ -128,35 +237,7 @@ fn main() -> ExitCode {
             .store_workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
     };
-    // Held until the process exits.
-    let _lock = if write {
-        match lock::acquire(&conf.rundir) {
-            Ok(lock::Acquired::Mine(l)) => Some(l),
-            Ok(lock::Acquired::Busy(pid)) => {
-                eprintln!(
-                    "munin-master: the previous update (pid {pid}) is still running; this run is skipped"
-                );
-                return ExitCode::SUCCESS;
-            }
-            Err(e) => {
-                eprintln!("munin-master: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
-    } else {
-        None
-    };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("munin-master: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let (results, summary) = rt.block_on(update::run(&conf, &opts));
+    let (results, summary) = rt.block_on(update::run(conf, &opts));
     for r in &results {
         match &r.plan {
             Ok(p) => {
@@ -186,25 +267,7 @@ fn main() -> ExitCode {
     if write {
         // Every run leaves its one line in logdir; under cron nothing else
         // but errors is printed, on a terminal the line too.
-        let line = summary.line();
-        let log = conf.logdir.join("munin-master-update.log");
-        let stamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let appended = std::fs::create_dir_all(&conf.logdir).and_then(|()| {
-            use std::io::Write;
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&log)?
-                .write_all(format!("{stamp} {line}\n").as_bytes())
-        });
-        if let Err(e) = appended {
-            eprintln!("munin-master: {}: {e}", log.display());
-        }
-        if std::io::stderr().is_terminal() {
-            eprintln!("munin-master: {line}");
-        }
+        log_line(conf, "munin-master-update.log", &summary.line());
     }
     // As munin-update: unreachable nodes are reported, not a failed run,
     // for `update`; the dry run says whether every node answered.
@@ -215,17 +278,29 @@ fn main() -> ExitCode {
     }
 }
 
+fn worker_command() -> ExitCode {
+    let stdin = std::io::stdin().lock();
+    let stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    match workers::serve(stdin, stdout) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("munin-master worker: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// `munin-master limits`: states kept, contacts told; exit 1 when a
 /// contact could not be told or the state not written.
 fn limits_command(config: &std::path::Path) -> ExitCode {
-    let conf = match MasterConf::load(config) {
-        Ok(conf) => conf,
-        Err(e) => {
-            eprintln!("munin-master: {e}");
-            return ExitCode::from(2);
-        }
+    let Some(conf) = load_conf(config) else {
+        return ExitCode::from(2);
     };
-    let report = limits::run(&conf);
+    limits_run(&conf)
+}
+
+fn limits_run(conf: &MasterConf) -> ExitCode {
+    let report = limits::run(conf);
     for e in &report.errors {
         eprintln!("munin-master: limits: {e}");
     }
@@ -259,4 +334,83 @@ fn check_command(config: &std::path::Path, host: &str, plugin: Option<&str>) -> 
     let (level, line) = limits::check(&conf, h, plugin);
     println!("{line}");
     ExitCode::from(level.exit_code())
+}
+
+/// `munin-master html`.
+fn html_command(config: &std::path::Path, budget: Option<f64>) -> ExitCode {
+    let Some(conf) = load_conf(config) else {
+        return ExitCode::from(2);
+    };
+    let Some(rt) = runtime() else {
+        return ExitCode::FAILURE;
+    };
+    let mut opts = html::Options::for_conf(&conf);
+    opts.budget = budget.map(Duration::from_secs_f64);
+    html_run(&rt, &conf, &opts)
+}
+
+fn html_run(rt: &tokio::runtime::Runtime, conf: &MasterConf, opts: &html::Options) -> ExitCode {
+    let report = rt.block_on(html::run(conf, opts));
+    for e in report.errors.iter().take(20) {
+        eprintln!("munin-master: html: {e}");
+    }
+    if report.errors.len() > 20 {
+        eprintln!(
+            "munin-master: html: {} more errors",
+            report.errors.len() - 20
+        );
+    }
+    log_line(conf, "munin-master-html.log", &report.line());
+    ExitCode::SUCCESS
+}
+
+/// `munin-master cron`: update, limits, html under one lock. Graphs get
+/// what is left of the update interval (less a safety margin), so a cycle
+/// never runs into the next; what is not drawn is drawn next run.
+fn cron_command(c: Common) -> ExitCode {
+    let started = std::time::Instant::now();
+    let Some(conf) = load_conf(&c.config) else {
+        return ExitCode::from(2);
+    };
+    let _lock = match take_lock(&conf) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let Some(rt) = runtime() else {
+        return ExitCode::FAILURE;
+    };
+    let mut worst = update_command(&rt, &conf, c, true);
+    let limits = limits_run(&conf);
+    if limits != ExitCode::SUCCESS {
+        worst = limits;
+    }
+    let mut opts = html::Options::for_conf(&conf);
+    let interval = Duration::from_secs(u64::from(conf.update_rate));
+    opts.budget = Some(
+        interval
+            .mul_f64(0.9)
+            .saturating_sub(started.elapsed())
+            .max(Duration::from_secs(1)),
+    );
+    let html = html_run(&rt, &conf, &opts);
+    if html != ExitCode::SUCCESS {
+        worst = html;
+    }
+    worst
+}
+
+/// `munin-master serve`.
+fn serve_command(config: PathBuf, port: u16, workers: Option<usize>) -> ExitCode {
+    let Some(rt) = runtime() else {
+        return ExitCode::FAILURE;
+    };
+    let workers =
+        workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    match rt.block_on(serve::run(config, port, workers)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("munin-master serve: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -1,5 +1,5 @@
-//! The munin master: polling the nodes listed in `munin.conf` and storing
-//! their values in RRD files (limits and HTML come in later steps).
+//! The munin master: polling the nodes listed in `munin.conf`, storing
+//! their values in RRD files, checking limits, and drawing the site.
 //!
 //! - [`conf`]: munin.conf, includes, host sections and overrides.
 //! - [`session`]: one conversation with a node, under deadlines.
@@ -18,21 +18,33 @@
 //! - [`workers`]: store worker processes, where librrd runs.
 //! - [`limits`]: warning/critical on the last values, notifications, checks.
 //! - [`lock`]: one update at a time.
+//! - [`graphdef`]: a Munin graph as librrd graph arguments.
+//! - [`render`]: one PNG drawn by librrd.
+//! - [`sitemap`]: where pages and graphs live; HTML escaping.
+//! - [`pages`]: the site's pages as HTML.
+//! - [`html`]: the site written incrementally, graphs on a budget.
+//! - [`serve`]: htmldir over HTTP, graphs drawn on demand.
 //! - [`fleet`]: simulated nodes for tests and benchmarks (`munin-fleet`).
 
 pub mod carbon;
 pub mod conf;
 pub mod fleet;
+pub mod graphdef;
+pub mod html;
 pub mod keep;
 pub mod layout;
 pub mod limits;
 pub mod lock;
+pub mod pages;
 pub mod plan;
+pub mod render;
 pub mod reply;
 pub mod rrdcached;
 pub mod selfstats;
+pub mod serve;
 pub mod session;
 pub mod sinks;
+pub mod sitemap;
 pub mod state;
 pub mod store;
 pub mod tune;

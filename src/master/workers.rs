@@ -1,14 +1,16 @@
-//! Store worker processes: where librrd's create and update calls run.
+//! Worker processes: where librrd's create, update and graph calls run.
 //!
 //! librrd writes through `mmap`, and every `mmap`/`munmap` takes its
 //! process's address-space lock, so threads of one process store no
 //! faster than one thread: 20,000 updates took 0.74 s on one thread and
 //! 1.1 s on two (2-vCPU VM), while two single-threaded `rrdtool -`
 //! processes did them in 0.42 s. So the master starts one worker process
-//! per CPU (`munin-master store-worker`, single-threaded) and hands each
-//! a host's fields at a time, as one JSON line on its stdin; the worker
+//! per CPU (`munin-master worker`, single-threaded) and hands each a
+//! host's fields at a time, as one JSON line on its stdin; the worker
 //! answers with one JSON line of outcomes. A worker that dies fails over
-//! to storing in the master itself: slower, never lost.
+//! to storing in the master itself: slower, never lost. librrd's graph
+//! keeps global state and is no more thread-safe, so the HTML step hands
+//! its graphs to the same kind of worker, a batch per line.
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -22,6 +24,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::plan::FieldPlan;
+use super::render::{self, Draw};
 use super::store::{self, Outcome};
 
 /// One host's fields to store.
@@ -55,18 +58,48 @@ pub fn store_here(job: &Job) -> Vec<Done> {
         .collect()
 }
 
-/// The worker's side (`munin-master store-worker`): a job per line in,
-/// its outcomes per line out, until stdin closes.
+/// What a worker is asked to do.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum Task {
+    Store(Job),
+    Draw(Vec<Draw>),
+}
+
+/// A worker's answer, one per task.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum Answer {
+    Stored(Vec<Done>),
+    Drawn(Vec<Result<(), String>>),
+    /// A line that was no task (cannot happen between matching binaries).
+    Refused(String),
+}
+
+impl Answer {
+    fn len(&self) -> usize {
+        match self {
+            Answer::Stored(d) => d.len(),
+            Answer::Drawn(d) => d.len(),
+            Answer::Refused(_) => 0,
+        }
+    }
+}
+
+/// Does `task` here, on this thread.
+fn perform(task: &Task) -> Answer {
+    match task {
+        Task::Store(job) => Answer::Stored(store_here(job)),
+        Task::Draw(draws) => Answer::Drawn(draws.iter().map(render::draw).collect()),
+    }
+}
+
+/// The worker's side (`munin-master worker`): a task per line in, its
+/// answer per line out, until stdin closes.
 pub fn serve(input: impl BufRead, mut output: impl Write) -> std::io::Result<()> {
     for line in input.lines() {
         let line = line?;
-        let done = match serde_json::from_str::<Job>(&line) {
-            Ok(job) => store_here(&job),
-            // Cannot happen between matching binaries; said, not hidden.
-            Err(e) => vec![Done {
-                outcome: Err(format!("store worker: bad job: {e}")),
-                micros: 0,
-            }],
+        let done = match serde_json::from_str::<Task>(&line) {
+            Ok(task) => perform(&task),
+            Err(e) => Answer::Refused(format!("worker: bad task: {e}")),
         };
         serde_json::to_writer(&mut output, &done)?;
         output.write_all(b"\n")?;
@@ -75,7 +108,7 @@ pub fn serve(input: impl BufRead, mut output: impl Write) -> std::io::Result<()>
     Ok(())
 }
 
-type Request = (Arc<Job>, oneshot::Sender<Result<Vec<Done>, String>>);
+type Request = (Arc<Task>, oneshot::Sender<Result<Answer, String>>);
 
 /// The master's side: a queue of jobs served by the worker processes.
 pub struct Pool {
@@ -88,8 +121,8 @@ impl Pool {
         Pool { queue: None }
     }
 
-    /// Starts `n` workers running `exe store-worker`; on failure to start
-    /// any, says why and stores locally.
+    /// Starts `n` workers running `exe worker`; on failure to start any,
+    /// says why and works locally.
     pub fn start(exe: PathBuf, n: usize) -> Pool {
         if n == 0 {
             return Pool::local();
@@ -99,7 +132,7 @@ impl Pool {
         let mut started = 0;
         for i in 0..n {
             let child = Command::new(&exe)
-                .arg("store-worker")
+                .arg("worker")
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .kill_on_drop(true)
@@ -115,7 +148,7 @@ impl Pool {
                 }
                 Err(e) => {
                     eprintln!(
-                        "munin-master: cannot start store worker {}: {e}; storing in this process",
+                        "munin-master: cannot start worker {}: {e}; working in this process",
                         exe.display()
                     );
                     break;
@@ -127,25 +160,49 @@ impl Pool {
         }
     }
 
-    /// Stores `job` in a worker, or here when no worker can.
-    pub async fn store(&self, job: Job) -> Vec<Done> {
-        let job = Arc::new(job);
+    /// Does `task` in a worker, or here when no worker can: the answer
+    /// has one outcome per field or graph either way.
+    async fn perform(&self, task: Task) -> Answer {
+        let task = Arc::new(task);
+        let wanted = match &*task {
+            Task::Store(job) => job.fields.len(),
+            Task::Draw(draws) => draws.len(),
+        };
         if let Some(queue) = &self.queue {
             let (reply, answer) = oneshot::channel();
-            if queue.send((job.clone(), reply)).await.is_ok() {
+            if queue.send((task.clone(), reply)).await.is_ok() {
                 match answer.await {
-                    Ok(Ok(done)) if done.len() == job.fields.len() => return done,
-                    Ok(Ok(_)) => {
-                        eprintln!("munin-master: store worker: short answer; storing here")
+                    Ok(Ok(a @ Answer::Stored(_))) | Ok(Ok(a @ Answer::Drawn(_)))
+                        if a.len() == wanted =>
+                    {
+                        return a;
                     }
-                    Ok(Err(e)) => eprintln!("munin-master: {e}; storing here"),
+                    Ok(Ok(_)) => eprintln!("munin-master: worker: wrong answer; working here"),
+                    Ok(Err(e)) => eprintln!("munin-master: {e}; working here"),
                     Err(_) => {}
                 }
             }
         }
-        tokio::task::spawn_blocking(move || store_here(&job))
+        tokio::task::spawn_blocking(move || perform(&task))
             .await
-            .unwrap_or_default()
+            .unwrap_or_else(|e| Answer::Refused(e.to_string()))
+    }
+
+    /// Stores `job` in a worker, or here when no worker can.
+    pub async fn store(&self, job: Job) -> Vec<Done> {
+        match self.perform(Task::Store(job)).await {
+            Answer::Stored(done) => done,
+            _ => Vec::new(),
+        }
+    }
+
+    /// Draws `draws` in a worker, or here when no worker can.
+    pub async fn draw(&self, draws: Vec<Draw>) -> Vec<Result<(), String>> {
+        let n = draws.len();
+        match self.perform(Task::Draw(draws)).await {
+            Answer::Drawn(done) => done,
+            other => vec![Err(format!("worker: {other:?}")); n],
+        }
     }
 }
 
@@ -174,10 +231,10 @@ async fn work(
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| "exited".to_string())?;
-            serde_json::from_str::<Vec<Done>>(&back).map_err(|e| e.to_string())
+            serde_json::from_str::<Answer>(&back).map_err(|e| e.to_string())
         }
         .await
-        .map_err(|e| format!("store worker {i}: {e}"));
+        .map_err(|e| format!("worker {i}: {e}"));
         let failed = answer.is_err();
         let _ = reply.send(answer);
         if failed {
@@ -194,17 +251,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_bad_job_line_is_answered_not_fatal() {
+    fn a_bad_task_line_is_answered_not_fatal() {
         let mut out = Vec::new();
         serve(
-            &b"not json\n{\"step\":60,\"now\":1,\"fields\":[]}\n"[..],
+            &b"not json\n{\"Store\":{\"step\":60,\"now\":1,\"fields\":[]}}\n{\"Draw\":[]}\n"[..],
             &mut out,
         )
         .unwrap();
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 2);
-        assert!(lines[0].contains("bad job"), "{}", lines[0]);
-        assert_eq!(lines[1], "[]");
+        assert_eq!(lines.len(), 3);
+        assert!(lines[0].contains("bad task"), "{}", lines[0]);
+        assert_eq!(lines[1], r#"{"Stored":[]}"#);
+        assert_eq!(lines[2], r#"{"Drawn":[]}"#);
     }
 }

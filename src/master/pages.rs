@@ -1,0 +1,374 @@
+//! The site's pages as HTML5 text: overview, groups, hosts, services,
+//! problems. Pure functions of what the update and limits left behind;
+//! every string from a node goes through [`escape`], every link through
+//! `sitemap`. Pages carry no timestamp, so an unchanged fleet gives
+//! byte-identical pages and nothing is rewritten.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::conf::Host;
+use super::graphdef::{Period, drawn};
+use super::limits::{Check, Level};
+use super::sitemap::{escape, graph_file, group_dir, host_dir, service_page, up};
+use super::state::{HostStatus, ServiceConfig};
+
+/// The stylesheet, written to `static/style.css`: no external resources,
+/// graphs shrink to a phone's width.
+pub const STYLE: &str = "\
+body{font-family:sans-serif;margin:0;background:#f6f6f6;color:#222}
+header{background:#2b4b6f;color:#fff;padding:.5em 1em}
+header a{color:#fff}
+main{padding:0 1em 1em}
+h1{font-size:1.4em}h2{font-size:1.15em;border-bottom:1px solid #ccc}
+img{max-width:100%;height:auto}
+.graphs{display:flex;flex-wrap:wrap;gap:.5em}
+.graphs figure{margin:0}
+table{border-collapse:collapse}td,th{padding:.2em .6em;text-align:left;border-bottom:1px solid #ddd}
+.critical{color:#b00000;font-weight:bold}.warning{color:#a06000;font-weight:bold}
+.unknown{color:#666;font-weight:bold}.ok{color:#080}
+ul{padding-left:1.2em}li{margin:.2em 0}
+";
+
+/// A host as the overview, group and problems pages show it.
+#[derive(Debug, Clone)]
+pub struct HostSummary {
+    pub host: Host,
+    pub status: Option<HostStatus>,
+    pub checks: Vec<Check>,
+}
+
+impl HostSummary {
+    fn count(&self, level: Level) -> usize {
+        self.checks.iter().filter(|c| c.level == level).count()
+    }
+
+    /// `2 critical, 1 warning` (or `OK`, or the host's error).
+    fn badge(&self, root: &str) -> String {
+        let mut parts = Vec::new();
+        for (level, class) in [
+            (Level::Critical, "critical"),
+            (Level::Warning, "warning"),
+            (Level::Unknown, "unknown"),
+        ] {
+            let n = self.count(level);
+            if n > 0 {
+                parts.push(format!(
+                    "<a class=\"{class}\" href=\"{root}problems.html\">{n} {class}</a>"
+                ));
+            }
+        }
+        match &self.status {
+            None => parts.insert(0, "<span class=\"unknown\">not polled yet</span>".into()),
+            Some(s) if !s.ok => parts.insert(
+                0,
+                format!(
+                    "<span class=\"critical\">down: {}</span>",
+                    escape(s.error.as_deref().unwrap_or("no answer"))
+                ),
+            ),
+            _ => {}
+        }
+        if parts.is_empty() {
+            "<span class=\"ok\">OK</span>".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+}
+
+/// A whole page around `body`; `rel` is the page's path in htmldir.
+pub fn page(rel: &str, title: &str, crumbs: &[(String, String)], body: &str) -> String {
+    let root = up(rel);
+    let mut nav = format!("<a href=\"{root}index.html\">Munin</a>");
+    for (href, text) in crumbs {
+        let _ = write!(nav, " › <a href=\"{root}{href}\">{}</a>", escape(text));
+    }
+    let _ = write!(nav, " · <a href=\"{root}problems.html\">Problems</a>");
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+<title>{}</title>\n<link rel=\"stylesheet\" href=\"{root}static/style.css\">\n\
+<link rel=\"icon\" href=\"data:,\">\n</head>\n<body>\n<header>{nav}</header>\n<main>\n<h1>{}</h1>\n{body}</main>\n</body>\n</html>\n",
+        escape(title),
+        escape(title)
+    )
+}
+
+/// Breadcrumbs for a group path: each enclosing group's page.
+fn group_crumbs(groups: &[String]) -> Vec<(String, String)> {
+    (1..=groups.len())
+        .map(|n| {
+            (
+                format!("{}index.html", group_dir(&groups[..n])),
+                groups[n - 1].clone(),
+            )
+        })
+        .collect()
+}
+
+/// Hosts and subgroups directly under `groups`, as a list.
+fn tree(rel: &str, groups: &[String], hosts: &[HostSummary]) -> String {
+    let root = up(rel);
+    let mut subgroups: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut out = String::from("<ul>\n");
+    for h in hosts {
+        let g = &h.host.groups;
+        if g.len() > groups.len() && g[..groups.len()] == *groups {
+            *subgroups.entry(g[groups.len()].as_str()).or_default() += 1;
+        }
+    }
+    for (name, n) in &subgroups {
+        let mut path = groups.to_vec();
+        path.push((*name).to_string());
+        let _ = writeln!(
+            out,
+            "<li>group <a href=\"{root}{}index.html\">{}</a> ({n} hosts)</li>",
+            group_dir(&path),
+            escape(name)
+        );
+    }
+    for h in hosts.iter().filter(|h| h.host.groups == groups) {
+        let _ = writeln!(
+            out,
+            "<li><a href=\"{root}{}index.html\">{}</a> — {}</li>",
+            host_dir(&h.host),
+            escape(&h.host.name),
+            h.badge(&root)
+        );
+    }
+    out.push_str("</ul>\n");
+    out
+}
+
+/// `index.html`: every top-level group with its hosts and subgroups.
+pub fn index(hosts: &[HostSummary]) -> String {
+    let rel = "index.html";
+    let mut body = String::new();
+    let tops: std::collections::BTreeSet<&String> =
+        hosts.iter().filter_map(|h| h.host.groups.first()).collect();
+    let problems: usize = hosts
+        .iter()
+        .map(|h| h.checks.iter().filter(|c| c.level != Level::Ok).count())
+        .sum();
+    let _ = writeln!(
+        body,
+        "<p>{} hosts, <a href=\"problems.html\">{problems} problems</a>.</p>",
+        hosts.len()
+    );
+    for g in tops {
+        let _ = writeln!(
+            body,
+            "<h2><a href=\"{}index.html\">{}</a></h2>",
+            group_dir(std::slice::from_ref(g)),
+            escape(g)
+        );
+        body.push_str(&tree(rel, std::slice::from_ref(g), hosts));
+    }
+    page(rel, "Overview", &[], &body)
+}
+
+/// A group's page.
+pub fn group(groups: &[String], hosts: &[HostSummary]) -> (String, String) {
+    let rel = format!("{}index.html", group_dir(groups));
+    let body = tree(&rel, groups, hosts);
+    let title = groups.last().map_or("", String::as_str);
+    let text = page(&rel, title, &group_crumbs(groups), &body);
+    (rel, text)
+}
+
+fn attr<'a>(attrs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    attrs
+        .iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// A service's title, category, and whether it has a graph to show.
+pub struct ServiceView<'a> {
+    pub service: &'a ServiceConfig,
+    pub has_data: bool,
+}
+
+impl ServiceView<'_> {
+    fn title(&self) -> &str {
+        attr(&self.service.graph, "graph_title").unwrap_or(&self.service.name)
+    }
+
+    pub fn graphed(&self) -> bool {
+        self.has_data && drawn(&self.service.graph)
+    }
+
+    fn figure(&self, periods: &[Period], prefix: &str, link: Option<&str>) -> String {
+        let mut out = String::from("<div class=\"graphs\">\n");
+        if !self.graphed() {
+            out.push_str("<p>No graph: nothing stored yet, or <code>graph no</code>.</p>\n");
+        }
+        for p in periods.iter().filter(|_| self.graphed()) {
+            let img = format!(
+                "<img src=\"{prefix}{}\" alt=\"{} by {}\">",
+                graph_file(&self.service.name, *p),
+                escape(self.title()),
+                p.name()
+            );
+            let _ = match link {
+                Some(href) => writeln!(out, "<figure><a href=\"{href}\">{img}</a></figure>"),
+                None => writeln!(out, "<figure>{img}</figure>"),
+            };
+        }
+        out.push_str("</div>\n");
+        out
+    }
+}
+
+fn host_crumbs(host: &Host) -> Vec<(String, String)> {
+    let mut c = group_crumbs(&host.groups);
+    c.push((format!("{}index.html", host_dir(host)), host.name.clone()));
+    c
+}
+
+/// A host's page: its plugins' day and week graphs by category, each
+/// linking to the plugin's page. `services` are the plugins' top graphs.
+pub fn host(summary: &HostSummary, services: &[ServiceView]) -> (String, String) {
+    let h = &summary.host;
+    let rel = format!("{}index.html", host_dir(h));
+    let mut by_category: BTreeMap<String, Vec<&ServiceView>> = BTreeMap::new();
+    for s in services {
+        let cat = attr(&s.service.graph, "graph_category")
+            .map_or("other", str::trim)
+            .to_ascii_lowercase();
+        by_category.entry(cat).or_default().push(s);
+    }
+    let mut body = format!("<p>Status: {}</p>\n", summary.badge(&up(&rel)));
+    if services.is_empty() {
+        body.push_str("<p>No plugin config stored yet for this host.</p>\n");
+    }
+    for (cat, list) in &by_category {
+        let _ = writeln!(body, "<h2>{}</h2>", escape(cat));
+        for s in list {
+            let href = service_page(&s.service.name);
+            let _ = writeln!(
+                body,
+                "<h3><a href=\"{href}\">{}</a></h3>",
+                escape(s.title())
+            );
+            body.push_str(&s.figure(&[Period::Day, Period::Week], "", Some(&href)));
+        }
+    }
+    let text = page(&rel, &h.name, &host_crumbs(h), &body);
+    (rel, text)
+}
+
+/// A service's page: four graphs, its fields, links to its multigraph
+/// children.
+pub fn service(
+    summary: &HostSummary,
+    view: &ServiceView,
+    children: &[ServiceView],
+) -> (String, String) {
+    let h = &summary.host;
+    let rel = format!("{}{}", host_dir(h), service_page(&view.service.name));
+    let back = up(&service_page(&view.service.name));
+    let mut body = String::new();
+    if let Some(info) = attr(&view.service.graph, "graph_info") {
+        let _ = writeln!(body, "<p>{}</p>", escape(info));
+    }
+    body.push_str(&view.figure(&Period::ALL, &back, None));
+    if !children.is_empty() {
+        body.push_str("<h2>Graphs</h2>\n<ul>\n");
+        for c in children {
+            let _ = writeln!(
+                body,
+                "<li><a href=\"{back}{}\">{}</a></li>",
+                service_page(&c.service.name),
+                escape(c.title())
+            );
+        }
+        body.push_str("</ul>\n");
+    }
+    if !view.service.fields.is_empty() {
+        body.push_str(
+            "<h2>Fields</h2>\n<table>\n<tr><th>Field</th><th>Type</th><th>Warning</th><th>Critical</th><th>Info</th></tr>\n",
+        );
+        for (name, attrs) in &view.service.fields {
+            let cell = |k: &str| escape(attr(attrs, k).unwrap_or(""));
+            let _ = writeln!(
+                body,
+                "<tr><td>{} <small>({})</small></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(attr(attrs, "label").unwrap_or(name)),
+                escape(name),
+                escape(attr(attrs, "type").unwrap_or("GAUGE")),
+                cell("warning"),
+                cell("critical"),
+                cell("info"),
+            );
+        }
+        body.push_str("</table>\n");
+    }
+    let mut crumbs = host_crumbs(h);
+    if let Some((plugin, _)) = view.service.name.split_once('.') {
+        crumbs.push((
+            format!("{}{}", host_dir(h), service_page(plugin)),
+            plugin.to_string(),
+        ));
+    }
+    let text = page(&rel, view.title(), &crumbs, &body);
+    (rel, text)
+}
+
+/// `problems.html`: every field not OK, worst first.
+pub fn problems(hosts: &[HostSummary]) -> String {
+    let mut rows = Vec::new();
+    for h in hosts {
+        for c in &h.checks {
+            if c.level != Level::Ok {
+                rows.push((h, c));
+            }
+        }
+    }
+    rows.sort_by_key(|(h, c)| {
+        let rank = match c.level {
+            Level::Critical => 0,
+            Level::Warning => 1,
+            _ => 2,
+        };
+        (
+            rank,
+            h.host.name.clone(),
+            c.service.clone(),
+            c.field.clone(),
+        )
+    });
+    let mut body = String::new();
+    if rows.is_empty() {
+        body.push_str("<p class=\"ok\">No problems.</p>\n");
+    } else {
+        body.push_str(
+            "<table>\n<tr><th>State</th><th>Host</th><th>Graph</th><th>Field</th><th>Value</th><th>Warning</th><th>Critical</th></tr>\n",
+        );
+    }
+    for (h, c) in &rows {
+        let class = c.level.as_str().to_ascii_lowercase();
+        let value = c
+            .value
+            .map_or_else(|| c.note.clone().unwrap_or_default(), |v| v.to_string());
+        let _ = writeln!(
+            body,
+            "<tr><td class=\"{class}\">{}</td><td><a href=\"{dir}index.html\">{}</a></td><td><a href=\"{dir}{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            c.level.as_str(),
+            escape(&h.host.name),
+            service_page(&c.service),
+            escape(&c.service),
+            escape(&c.label),
+            escape(&value),
+            escape(c.warning.as_deref().unwrap_or("")),
+            escape(c.critical.as_deref().unwrap_or("")),
+            dir = host_dir(&h.host),
+        );
+    }
+    if !rows.is_empty() {
+        body.push_str("</table>\n");
+    }
+    page("problems.html", "Problems", &[], &body)
+}

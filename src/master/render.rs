@@ -1,0 +1,130 @@
+//! Drawing one PNG with librrd's `rrd_graph_v`.
+//!
+//! librrd's graph keeps global state (its error buffer, font cache), so
+//! calls in one process are serialised with the store's lock; parallelism
+//! comes from worker processes (see `workers`). librrd writes the image to
+//! a hidden temporary name that is renamed over the page's PNG, so a
+//! browser never loads half a picture. No fsync: a graph is redrawn from
+//! the RRDs, which are the data.
+
+use std::ffi::{CStr, CString, c_char, c_int};
+use std::path::Path;
+
+/// A graph to draw: librrd's arguments (after the file name) and where.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Draw {
+    pub png: std::path::PathBuf,
+    pub args: Vec<String>,
+}
+
+/// Draws `job.png`; the error is librrd's, naming the file.
+pub fn draw(job: &Draw) -> Result<(), String> {
+    let tmp = crate::atomic_file::temp_name(&job.png);
+    let fail = |e: String| format!("{}: {e}", job.png.display());
+    if let Some(dir) = job.png.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
+    }
+    let file = tmp
+        .to_str()
+        .ok_or_else(|| fail("not a UTF-8 path".into()))?;
+    let mut words = vec!["graphv".to_string(), file.to_string()];
+    words.extend(job.args.iter().cloned());
+    let words: Vec<CString> = words
+        .into_iter()
+        .map(|a| CString::new(a).map_err(|e| fail(e.to_string())))
+        .collect::<Result<_, _>>()?;
+    let mut argv: Vec<*mut c_char> = words.iter().map(|a| a.as_ptr() as *mut c_char).collect();
+    {
+        let _turn = super::store::SERIAL
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        // SAFETY: argv points at NUL-terminated strings that outlive the
+        // call (librrd's getopt may permute the pointer array, which is
+        // ours); the returned info list is freed here; the error buffer is
+        // read before another librrd call, all under the lock.
+        unsafe {
+            rrd_sys::rrd_clear_error();
+            let info = rrd_sys::rrd_graph_v(argv.len() as c_int, argv.as_mut_ptr());
+            if info.is_null() {
+                let e = rrd_sys::rrd_get_error();
+                let message = if e.is_null() {
+                    "rrd_graph failed".to_string()
+                } else {
+                    CStr::from_ptr(e).to_string_lossy().into_owned()
+                };
+                let _ = std::fs::remove_file(&tmp);
+                return Err(fail(message));
+            }
+            rrd_sys::rrd_info_free(info);
+        }
+    }
+    std::fs::rename(&tmp, &job.png).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        fail(format!("cannot rename into place: {e}"))
+    })
+}
+
+/// Whether `path` starts like a PNG.
+pub fn is_png(path: &Path) -> bool {
+    let mut head = [0u8; 8];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+        .is_ok()
+        && head == *b"\x89PNG\r\n\x1a\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::master::graphdef::{GraphField, GraphSpec, Period, build};
+    use crate::master::layout::DsType;
+    use crate::master::plan::FieldPlan;
+
+    #[test]
+    fn a_stored_field_draws_a_png_and_garbage_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let rrd = dir.path().join("h-load-load-g.rrd");
+        let mut f = FieldPlan {
+            plugin: "load".into(),
+            service: "load".into(),
+            field: "load".into(),
+            path: rrd.clone(),
+            ds: DsType::Gauge,
+            min: None,
+            max: None,
+            value: None,
+            tune: false,
+        };
+        for t in 0..5u64 {
+            f.value = Some((Some(1_700_000_000 + t * 300), format!("{t}.5")));
+            crate::master::store::store(&f, 300, 1_700_000_000 + t * 300).unwrap();
+        }
+        let spec = GraphSpec {
+            graph: vec![("graph_title".into(), "Load".into())],
+            fields: vec![GraphField {
+                name: "load".into(),
+                attrs: vec![],
+                file: Some(rrd),
+            }],
+        };
+        let png = dir.path().join("out/load-day.png");
+        let args = build(&spec, Period::Day, 1_700_001_500).unwrap().args;
+        draw(&Draw {
+            png: png.clone(),
+            args,
+        })
+        .unwrap();
+        assert!(is_png(&png));
+        let bad = Draw {
+            png: dir.path().join("bad.png"),
+            args: vec![
+                "DEF:x=/nonexistent.rrd:42:AVERAGE".into(),
+                "LINE1:x#000000".into(),
+            ],
+        };
+        let e = draw(&bad).unwrap_err();
+        assert!(e.contains("bad.png") && e.contains("nonexistent"), "{e}");
+        assert!(!dir.path().join("bad.png").exists());
+        assert!(!crate::atomic_file::temp_name(&dir.path().join("bad.png")).exists());
+    }
+}

@@ -1,0 +1,267 @@
+//! `munin-master serve`: htmldir over HTTP on 127.0.0.1, for people
+//! without a web server, drawing graphs on demand.
+//!
+//! A request for a graph PNG that is missing, or older than its host's
+//! last answer (and older than its period's resolution), draws it first,
+//! in a worker process, then serves it: with `graph_strategy cgi` the
+//! cron job draws nothing and a graph is exactly as fresh as the last
+//! update when someone looks at it. Other files are served as they are.
+//! Request paths are checked part by part against what the site writes
+//! (`[A-Za-z0-9_.-]`, no leading dot), so nothing outside htmldir is
+//! reachable.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri, header};
+use axum::response::Response;
+
+use super::conf::MasterConf;
+use super::graphdef::{self, Period};
+use super::html;
+use super::render::Draw;
+use super::sitemap::{graph_file, host_dir};
+use super::state::{self, ServiceConfig};
+use super::workers::Pool;
+
+/// A graph the site shows: whose and which.
+#[derive(Clone)]
+struct Known {
+    host: usize,
+    service: ServiceConfig,
+    period: Period,
+}
+
+/// munin.conf, the graphs it shows by path in htmldir, and when each
+/// host last answered.
+struct Current {
+    conf: MasterConf,
+    graphs: HashMap<String, Known>,
+    answered: Vec<u64>,
+}
+
+type Index = Arc<Current>;
+
+struct Site {
+    conf_path: PathBuf,
+    pool: Pool,
+    /// Graph paths → graphs, rebuilt when the update's state changes.
+    /// Rebuilt when munin.conf or values.json changes.
+    index: Mutex<(Option<(SystemTime, SystemTime)>, Index)>,
+}
+
+fn mtime(p: &Path) -> Option<SystemTime> {
+    std::fs::metadata(p).and_then(|m| m.modified()).ok()
+}
+
+impl Site {
+    /// The current munin.conf and graph index (re-read when values.json
+    /// changed, i.e. after each update).
+    fn current(&self) -> Result<Index, String> {
+        let mut cached = self.index.lock().unwrap_or_else(|p| p.into_inner());
+        let values_path = state::values_path(&cached.1.conf.dbdir);
+        let stamp = mtime(&self.conf_path).zip(mtime(&values_path));
+        if cached.0 == stamp && stamp.is_some() {
+            return Ok(cached.1.clone());
+        }
+        let conf_now = MasterConf::load(&self.conf_path)?;
+        let values = state::load_values(&state::values_path(&conf_now.dbdir));
+        let answered = conf_now
+            .hosts
+            .iter()
+            .map(|h| {
+                values
+                    .hosts
+                    .get(&state::host_key(h))
+                    .and_then(|s| s.answered)
+                    .unwrap_or(0)
+            })
+            .collect();
+        let mut map = HashMap::new();
+        for (i, h) in conf_now.hosts.iter().enumerate() {
+            let Some(config) = state::load_config(&state::config_path(&conf_now.dbdir, h)) else {
+                continue;
+            };
+            for pc in config.plugins.values() {
+                for s in &pc.services {
+                    for period in Period::ALL {
+                        map.insert(
+                            format!("{}{}", host_dir(h), graph_file(&s.name, period)),
+                            Known {
+                                host: i,
+                                service: s.clone(),
+                                period,
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        // Stamped after reading, with the dbdir just read: a change during
+        // the read is seen on the next request.
+        let stamp = mtime(&self.conf_path).zip(mtime(&state::values_path(&conf_now.dbdir)));
+        *cached = (
+            stamp,
+            Arc::new(Current {
+                conf: conf_now,
+                graphs: map,
+                answered,
+            }),
+        );
+        Ok(cached.1.clone())
+    }
+}
+
+/// The request path as a path in htmldir, or `None` if it is not one the
+/// site could have written.
+pub fn local_path(uri_path: &str) -> Option<String> {
+    let rel = uri_path.trim_start_matches('/');
+    let ok = rel.split('/').all(|p| {
+        !p.starts_with('.')
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    });
+    if !ok || rel.contains("//") {
+        return None;
+    }
+    Some(if rel.is_empty() || rel.ends_with('/') {
+        format!("{rel}index.html")
+    } else {
+        rel.to_string()
+    })
+}
+
+fn respond(status: StatusCode, kind: &str, body: Vec<u8>) -> Response {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, kind)
+        .header(header::CACHE_CONTROL, "no-cache")
+        .body(Body::from(body))
+        .unwrap_or_default()
+}
+
+async fn get(State(site): State<Arc<Site>>, uri: Uri) -> Response {
+    let Some(rel) = local_path(uri.path()) else {
+        return respond(StatusCode::NOT_FOUND, "text/plain", b"not found\n".to_vec());
+    };
+    let current = match tokio::task::block_in_place(|| site.current()) {
+        Ok(c) => c,
+        Err(e) => {
+            return respond(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "text/plain",
+                format!("{e}\n").into_bytes(),
+            );
+        }
+    };
+    let path = current.conf.htmldir.join(&rel);
+    if let Some(k) = current.graphs.get(&rel)
+        && let Err(e) = refresh(&site, &current, k, &path).await
+    {
+        eprintln!("munin-master serve: {rel}: {e}");
+    }
+    let kind = match rel.rsplit('.').next() {
+        Some("html") => "text/html; charset=utf-8",
+        Some("css") => "text/css",
+        Some("png") => "image/png",
+        _ => "application/octet-stream",
+    };
+    match tokio::task::block_in_place(|| std::fs::read(&path)) {
+        Ok(bytes) => respond(StatusCode::OK, kind, bytes),
+        Err(_) => respond(StatusCode::NOT_FOUND, "text/plain", b"not found\n".to_vec()),
+    }
+}
+
+/// Draws the graph at `path` if it is missing or behind its host's data.
+async fn refresh(site: &Site, current: &Current, k: &Known, path: &Path) -> Result<(), String> {
+    let conf = &current.conf;
+    let host = &conf.hosts[k.host];
+    let answered = current.answered[k.host];
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let drawn = mtime(path)
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| d.as_secs());
+    let due = match drawn {
+        None => true,
+        Some(at) => answered > at && now >= at + k.period.resolution(),
+    };
+    if !due {
+        return Ok(());
+    }
+    let spec = html::spec(&conf.dbdir, host, &k.service);
+    let built = graphdef::build(&spec, k.period, now)?;
+    let draw = Draw {
+        png: path.to_path_buf(),
+        args: built.args,
+    };
+    site.pool
+        .draw(vec![draw])
+        .await
+        .pop()
+        .unwrap_or_else(|| Err("no answer".into()))
+}
+
+/// Serves until interrupted.
+pub async fn run(conf_path: PathBuf, port: u16, workers: usize) -> Result<(), String> {
+    let pool = match std::env::current_exe() {
+        Ok(exe) if workers > 0 => Pool::start(exe, workers),
+        _ => Pool::local(),
+    };
+    let site = Arc::new(Site {
+        conf_path,
+        pool,
+        index: Mutex::new((
+            None,
+            Arc::new(Current {
+                conf: MasterConf::default(),
+                graphs: HashMap::new(),
+                answered: Vec::new(),
+            }),
+        )),
+    });
+    tokio::task::block_in_place(|| site.current())?;
+    let app = Router::new().fallback(get).with_state(site);
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    eprintln!("munin-master serve: http://{addr}/");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_site_paths_are_served() {
+        assert_eq!(local_path("/").as_deref(), Some("index.html"));
+        assert_eq!(local_path("/g/h/").as_deref(), Some("g/h/index.html"));
+        assert_eq!(
+            local_path("/g/h/load-day.png").as_deref(),
+            Some("g/h/load-day.png")
+        );
+        for bad in [
+            "/../etc/passwd",
+            "/g/../../x",
+            "/.hidden",
+            "/a%2e%2e/x",
+            "/a//b",
+        ] {
+            assert_eq!(local_path(bad), None, "{bad}");
+        }
+    }
+}
