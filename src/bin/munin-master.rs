@@ -62,6 +62,9 @@ enum Command {
         /// Seconds after which no new graph is started (the rest next run)
         #[arg(long, value_name = "SECONDS")]
         budget: Option<f64>,
+        /// Graph worker processes (default: one per CPU; 0: draw in this process)
+        #[arg(long)]
+        workers: Option<usize>,
     },
     /// update, limits and html in one run: the crontab's every-minute job
     Cron(Common),
@@ -114,7 +117,11 @@ fn main() -> ExitCode {
             host,
             plugin,
         } => return check_command(&config, &host, plugin.as_deref()),
-        Command::Html { config, budget } => return html_command(&config, budget),
+        Command::Html {
+            config,
+            budget,
+            workers,
+        } => return html_command(&config, budget, workers),
         Command::Cron(c) => return cron_command(c),
         Command::Serve {
             config,
@@ -337,7 +344,7 @@ fn check_command(config: &std::path::Path, host: &str, plugin: Option<&str>) -> 
 }
 
 /// `munin-master html`.
-fn html_command(config: &std::path::Path, budget: Option<f64>) -> ExitCode {
+fn html_command(config: &std::path::Path, budget: Option<f64>, workers: Option<usize>) -> ExitCode {
     let Some(conf) = load_conf(config) else {
         return ExitCode::from(2);
     };
@@ -346,11 +353,17 @@ fn html_command(config: &std::path::Path, budget: Option<f64>) -> ExitCode {
     };
     let mut opts = html::Options::for_conf(&conf);
     opts.budget = budget.map(Duration::from_secs_f64);
+    if let Some(n) = workers {
+        opts.workers = n;
+    }
     html_run(&rt, &conf, &opts)
 }
 
 fn html_run(rt: &tokio::runtime::Runtime, conf: &MasterConf, opts: &html::Options) -> ExitCode {
     let report = rt.block_on(html::run(conf, opts));
+    for n in report.notes.iter().take(20) {
+        eprintln!("munin-master: html: {n}");
+    }
     for e in report.errors.iter().take(20) {
         eprintln!("munin-master: html: {e}");
     }

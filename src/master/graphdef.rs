@@ -45,13 +45,14 @@ impl Period {
         }
     }
 
-    /// One pixel column's worth of time in the archive the graph reads:
-    /// redrawing more often than this shows the same picture.
-    pub fn resolution(self) -> u64 {
+    /// The step of the archive the graph reads, for a host updated every
+    /// `step` seconds: the graph cannot change until a new row of it is
+    /// complete (Munin's archives: the update rate, 30 min, 2 h, 1 day).
+    pub fn resolution(self, step: u64) -> u64 {
         match self {
-            Period::Day => 0,
-            Period::Week => 1800,
-            Period::Month => 7200,
+            Period::Day => step.max(1),
+            Period::Week => 1800.max(step),
+            Period::Month => 7200.max(step),
             Period::Year => 86400,
         }
     }
@@ -356,7 +357,7 @@ pub fn build(spec: &GraphSpec, period: Period, end: u64) -> Result<Built, String
         let limit = if lo.is_some() || hi.is_some() {
             format!(
                 ",{},{},LIMIT",
-                lo.map_or("-INF".into(), |v| v.to_string()),
+                lo.map_or("NEGINF".into(), |v| v.to_string()),
                 hi.map_or("INF".into(), |v| v.to_string())
             )
         } else {

@@ -84,6 +84,8 @@ pub struct Report {
     pub graphs_deferred: usize,
     pub graphs_failed: usize,
     pub errors: Vec<String>,
+    /// Attributes left out of graphs (not failures).
+    pub notes: Vec<String>,
     pub wall: Duration,
 }
 
@@ -160,6 +162,24 @@ pub fn spec(dbdir: &Path, host: &Host, service: &ServiceConfig) -> GraphSpec {
     }
 }
 
+/// librrd's arguments for one graph, and what was left out of it: through
+/// rrdcached when the update writes through it, so librrd flushes the
+/// graph's files first and the graph shows the values rrdcached holds.
+pub fn draw_args(
+    rrdcached: Option<&str>,
+    spec: &GraphSpec,
+    period: Period,
+    end: u64,
+) -> Result<graphdef::Built, String> {
+    let mut built = graphdef::build(spec, period, end)?;
+    if let Some(socket) = rrdcached {
+        built
+            .args
+            .extend(["--daemon".to_string(), socket.to_string()]);
+    }
+    Ok(built)
+}
+
 /// A host with what the update left of it.
 pub struct Loaded {
     pub summary: HostSummary,
@@ -200,14 +220,18 @@ struct Due {
     service: ServiceConfig,
 }
 
-/// Whether the graph at `rel` is stale.
-pub fn stale(old: Option<&Drawn>, hash: &str, data: u64, period: Period, now: u64) -> bool {
-    match old {
-        None => true,
-        Some(d) => {
-            d.hash != hash || (data > d.data && now >= d.at.saturating_add(period.resolution()))
-        }
-    }
+/// Whether a graph drawn from data up to `drawn` needs drawing for data
+/// up to `data`: a row of its archive (see [`Period::resolution`]) was
+/// completed in between.
+pub fn moved(drawn: u64, data: u64, period: Period, step: u64) -> bool {
+    let r = period.resolution(step);
+    data / r > drawn / r
+}
+
+/// Whether the graph is stale: never drawn, its config changed, or its
+/// data moved on.
+pub fn stale(old: Option<&Drawn>, hash: &str, data: u64, period: Period, step: u64) -> bool {
+    old.is_none_or(|d| d.hash != hash || moved(d.data, data, period, step))
 }
 
 /// The whole run.
@@ -259,6 +283,7 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> Report {
         let empty = HostConfig::default();
         let config = h.config.as_ref().unwrap_or(&empty);
         let status = s.status.as_ref();
+        let step = u64::from(s.host.update_rate.unwrap_or(conf.update_rate));
         let views = |services: &[ServiceConfig]| -> Vec<(usize, bool)> {
             services
                 .iter()
@@ -312,7 +337,7 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> Report {
                     let data = status.and_then(|st| st.answered).unwrap_or(0);
                     let old = kept.graphs.get(&rel);
                     let missing = old.is_some() && !html.join(&rel).exists();
-                    if missing || stale(old, &pc.hash, data, period, now) {
+                    if missing || stale(old, &pc.hash, data, period, step) {
                         due.push(Due {
                             drawn_at: old.map_or(0, |d| d.at),
                             rel,
@@ -372,14 +397,21 @@ async fn draw_due(
     let queue = Arc::new(Mutex::new(VecDeque::from(due)));
     let deadline = opts.budget.map(|b| started + b);
     let dbdir = Arc::new(conf.dbdir.clone());
+    let rrdcached = Arc::new(conf.rrdcached_socket.clone());
     let htmldir = Arc::new(conf.htmldir.clone());
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..opts.workers.max(1) {
-        let (pool, queue, dbdir, htmldir) =
-            (pool.clone(), queue.clone(), dbdir.clone(), htmldir.clone());
+        let (pool, queue, dbdir, htmldir, rrdcached) = (
+            pool.clone(),
+            queue.clone(),
+            dbdir.clone(),
+            htmldir.clone(),
+            rrdcached.clone(),
+        );
         tasks.spawn(async move {
             let mut done: Vec<(String, Drawn)> = Vec::new();
             let mut errors = Vec::new();
+            let mut notes = Vec::new();
             loop {
                 if deadline.is_some_and(|d| Instant::now() >= d) {
                     break;
@@ -397,11 +429,19 @@ async fn draw_due(
                 let mut marks = Vec::new();
                 for d in batch {
                     let spec = spec(&dbdir, &d.host, &d.service);
-                    match graphdef::build(&spec, d.period, d.mark.at) {
-                        Ok(b) => {
+                    match draw_args(rrdcached.as_deref(), &spec, d.period, d.mark.at) {
+                        Ok(built) => {
+                            // Said once per graph, with the day graph.
+                            if d.period == Period::Day {
+                                notes.extend(
+                                    built.warnings.iter().map(|w| {
+                                        format!("{}: {}: {w}", d.host.name, d.service.name)
+                                    }),
+                                );
+                            }
                             draws.push(Draw {
                                 png: htmldir.join(&d.rel),
-                                args: b.args,
+                                args: built.args,
                             });
                             marks.push((d.rel, d.mark));
                         }
@@ -415,12 +455,13 @@ async fn draw_due(
                     }
                 }
             }
-            (done, errors)
+            (done, errors, notes)
         });
     }
     let mut drawn = 0;
     while let Some(r) = tasks.join_next().await {
-        if let Ok((done, errors)) = r {
+        if let Ok((done, errors, notes)) = r {
+            report.notes.extend(notes);
             drawn += done.len();
             report.graphs_failed += errors.len();
             report.errors.extend(errors);
@@ -442,25 +483,19 @@ mod tests {
             hash: "h".into(),
             data: 9_990,
         };
-        assert!(stale(None, "h", 0, Period::Year, 10_000));
+        let day = Period::Day;
+        assert!(stale(None, "h", 0, Period::Year, 60));
+        assert!(stale(Some(&d), "other", 9_990, Period::Year, 60), "config");
+        assert!(!stale(Some(&d), "h", 9_990, day, 60), "no new data");
+        assert!(stale(Some(&d), "h", 10_050, day, 60), "a new minute");
+        assert!(!stale(Some(&d), "h", 10_050, day, 300), "same 5 minutes");
+        assert!(stale(Some(&d), "h", 10_200, day, 300), "next 5 minutes");
         assert!(
-            stale(Some(&d), "other", 9_990, Period::Year, 10_000),
-            "config changed"
-        );
-        assert!(
-            !stale(Some(&d), "h", 9_990, Period::Day, 10_060),
-            "no new data"
-        );
-        assert!(
-            stale(Some(&d), "h", 10_050, Period::Day, 10_060),
-            "new data: day"
-        );
-        assert!(
-            !stale(Some(&d), "h", 10_050, Period::Week, 10_060),
+            !stale(Some(&d), "h", 10_050, Period::Week, 60),
             "week waits"
         );
-        assert!(stale(Some(&d), "h", 11_700, Period::Week, 11_800));
-        assert!(!stale(Some(&d), "h", 11_700, Period::Year, 11_800));
-        assert!(stale(Some(&d), "h", 96_400, Period::Year, 96_400));
+        assert!(stale(Some(&d), "h", 10_800, Period::Week, 60), "half hour");
+        assert!(!stale(Some(&d), "h", 11_700, Period::Year, 60));
+        assert!(stale(Some(&d), "h", 86_400, Period::Year, 60), "a new day");
     }
 }

@@ -1,8 +1,8 @@
 //! `munin-master serve`: htmldir over HTTP on 127.0.0.1, for people
 //! without a web server, drawing graphs on demand.
 //!
-//! A request for a graph PNG that is missing, or older than its host's
-//! last answer (and older than its period's resolution), draws it first,
+//! A request for a graph PNG that is missing, or drawn before its host's
+//! last answer completed a new row of the graph's archive, draws it first,
 //! in a worker process, then serves it: with `graph_strategy cgi` the
 //! cron job draws nothing and a graph is exactly as fresh as the last
 //! update when someone looks at it. Other files are served as they are.
@@ -22,7 +22,7 @@ use axum::http::{StatusCode, Uri, header};
 use axum::response::Response;
 
 use super::conf::MasterConf;
-use super::graphdef::{self, Period};
+use super::graphdef::Period;
 use super::html;
 use super::render::Draw;
 use super::sitemap::{graph_file, host_dir};
@@ -33,6 +33,8 @@ use super::workers::Pool;
 #[derive(Clone)]
 struct Known {
     host: usize,
+    /// The host's update rate.
+    step: u64,
     service: ServiceConfig,
     period: Period,
 }
@@ -94,6 +96,7 @@ impl Site {
                             format!("{}{}", host_dir(h), graph_file(&s.name, period)),
                             Known {
                                 host: i,
+                                step: u64::from(h.update_rate.unwrap_or(conf_now.update_rate)),
                                 service: s.clone(),
                                 period,
                             },
@@ -190,16 +193,15 @@ async fn refresh(site: &Site, current: &Current, k: &Known, path: &Path) -> Resu
         .map(|d| d.as_secs());
     let due = match drawn {
         None => true,
-        Some(at) => answered > at && now >= at + k.period.resolution(),
+        Some(at) => html::moved(at, answered, k.period, k.step),
     };
     if !due {
         return Ok(());
     }
     let spec = html::spec(&conf.dbdir, host, &k.service);
-    let built = graphdef::build(&spec, k.period, now)?;
     let draw = Draw {
         png: path.to_path_buf(),
-        args: built.args,
+        args: html::draw_args(conf.rrdcached_socket.as_deref(), &spec, k.period, now)?.args,
     };
     site.pool
         .draw(vec![draw])

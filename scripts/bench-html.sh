@@ -1,0 +1,58 @@
+#!/bin/sh
+# munin-master html benchmark for BENCHMARKS.md: the real munin-html +
+# munin-graph --cron (Debian munin 2.0.73, run as user munin) and our
+# munin-master html on the same simulated fleet (munin-fleet: 20 plugins of
+# 5 fields a node, 4 graphs each), in the same run. Each side's RRDs come
+# from two updates of its own master (munin-update / munin-master update,
+# update_rate 300) of the same fleet. Per run, alternating:
+#   first:  htmldir emptied, the whole site drawn (Munin; ours with graph
+#           worker processes, one per CPU, and ours drawing in-process);
+#   steady: after one more update each, the next cron's site (Munin redraws
+#           every graph; ours redraws what the new data moved).
+# Usage (as root): scripts/bench-html.sh [NODES]   (default 50), RUNS=3.
+set -eu
+here=$(cd "$(dirname "$0")/.." && pwd)
+runs=${RUNS:-3}
+sizes=${1:-50}
+work_name=bench-html
+# shellcheck source=scripts/bench-master-common.sh
+. "$here/scripts/bench-master-common.sh"
+master="$here/target/release/munin-master"
+for n in $sizes; do
+    d="$work/n$n"
+    mkdir -p "$d/db" "$d/www" "$d/log" "$d/run" "$d/ours" "$d/www-ours" "$d/log-ours" "$d/run-ours"
+    lines=$((n * 4))
+    { printf 'dbdir %s/db\nhtmldir %s/www\nlogdir %s/log\nrundir %s/run\n' "$d" "$d" "$d" "$d"; head -n "$lines" "$work/hosts.conf"; } >"$d/munin.conf"
+    { printf 'dbdir %s/ours\nhtmldir %s/www-ours\nlogdir %s/log-ours\nrundir %s/run-ours\nupdate_rate 300\n' "$d" "$d" "$d" "$d"; head -n "$lines" "$work/hosts.conf"; } >"$d/ours.conf"
+    chown -R munin:munin "$d"
+    # munin-html needs the limits file: munin-limits is part of the update here.
+    munin_update() {
+        runuser -u munin -- /usr/share/munin/munin-update --config_file "$d/munin.conf"
+        runuser -u munin -- /usr/share/munin/munin-limits --config "$d/munin.conf"
+    }
+    for _ in 1 2; do
+        munin_update
+        "$master" update --config "$d/ours.conf" >/dev/null
+        sleep 1
+    done
+    echo "== $n nodes x 20 plugins x 5 fields ($((n * 20)) graphs x 4 periods); label wall user sys (s)"
+    i=0
+    while [ "$i" -lt "$runs" ]; do
+        rm -rf "${d:?}/www/"* "$d/www-ours" "$d/ours/munin-rs-state/graphs.json"
+        timed "first:munin-html" runuser -u munin -- /usr/share/munin/munin-html --config "$d/munin.conf"
+        timed "first:munin-graph" runuser -u munin -- /usr/share/munin/munin-graph --cron --config "$d/munin.conf"
+        timed "first:munin-master-html" "$master" html --config "$d/ours.conf"
+        rm -rf "$d/www-ours" "$d/ours/munin-rs-state/graphs.json"
+        timed "first:munin-master-html-inprocess" "$master" html --workers 0 --config "$d/ours.conf"
+        munin_update
+        "$master" update --config "$d/ours.conf" >/dev/null
+        timed "steady:munin-html" runuser -u munin -- /usr/share/munin/munin-html --config "$d/munin.conf"
+        timed "steady:munin-graph" runuser -u munin -- /usr/share/munin/munin-graph --cron --config "$d/munin.conf"
+        timed "steady:munin-master-html" "$master" html --config "$d/ours.conf"
+        echo "  ours: $(tail -n 1 "$d/log-ours/munin-master-html.log" | cut -d' ' -f2-)"
+        echo "  files: munin $(find "$d/www" -name '*.png' | wc -l) PNG $(find "$d/www" -name '*.html' | wc -l) HTML; ours $(find "$d/www-ours" -name '*.png' | wc -l) PNG $(find "$d/www-ours" -name '*.html' | wc -l) HTML"
+        i=$((i + 1))
+    done
+done
+echo "== medians (wall, CPU = user + sys), s"
+python3 "$here/scripts/bench-medians.py" "$work/results"
