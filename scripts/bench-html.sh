@@ -7,8 +7,9 @@
 # update_rate 300) of the same fleet. Per run, alternating:
 #   first:  htmldir emptied, the whole site drawn (Munin; ours with graph
 #           worker processes, one per CPU, and ours drawing in-process);
-#   steady: after one more update each, the next cron's site (Munin redraws
-#           every graph; ours redraws what the new data moved).
+#   steady: after one more update each, the next cron's site (within the
+#           same 5-minute step no archive row completes, so neither side
+#           has a graph to redraw: this is the pages' cost).
 # Usage (as root): scripts/bench-html.sh [NODES]   (default 50), RUNS=3.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,7 +39,9 @@ for n in $sizes; do
     echo "== $n nodes x 20 plugins x 5 fields ($((n * 20)) graphs x 4 periods); label wall user sys (s)"
     i=0
     while [ "$i" -lt "$runs" ]; do
-        rm -rf "${d:?}/www/"* "$d/www-ours" "$d/ours/munin-rs-state/graphs.json"
+        # munin-html's children may still be writing for a moment after it
+        # exits: empty the directory again until it stays empty.
+        until rm -rf "${d:?}/www/"* "$d/www-ours" "$d/ours/munin-rs-state/graphs.json" 2>/dev/null; do sleep 1; done
         timed "first:munin-html" runuser -u munin -- /usr/share/munin/munin-html --config "$d/munin.conf"
         timed "first:munin-graph" runuser -u munin -- /usr/share/munin/munin-graph --cron --config "$d/munin.conf"
         timed "first:munin-master-html" "$master" html --config "$d/ours.conf"

@@ -14,6 +14,18 @@ use std::path::{Path, PathBuf};
 /// renamed over `path`, and the directory fsynced so the rename survives a
 /// crash. The error names the file and the step that failed.
 pub fn replace(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    write(path, bytes, true)
+}
+
+/// As [`replace`] without the fsyncs: readers still see the old file or
+/// the new one whole, but a power cut may lose the new one. For files that
+/// are made again from the data (the site's pages), where a thousand
+/// fsyncs a run would cost more than the pages.
+pub fn replace_unsynced(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    write(path, bytes, false)
+}
+
+fn write(path: &Path, bytes: &[u8], sync: bool) -> Result<(), String> {
     let tmp = temp_name(path);
     let fail = |step: &str, e: std::io::Error| format!("{}: {step}: {e}", path.display());
     let result = (|| {
@@ -25,12 +37,16 @@ pub fn replace(path: &Path, bytes: &[u8]) -> Result<(), String> {
             .open(&tmp)
             .map_err(|e| fail("cannot create temporary file", e))?;
         f.write_all(bytes).map_err(|e| fail("cannot write", e))?;
-        f.sync_all().map_err(|e| fail("cannot sync", e))?;
+        if sync {
+            f.sync_all().map_err(|e| fail("cannot sync", e))?;
+        }
         drop(f);
         std::fs::rename(&tmp, path).map_err(|e| fail("cannot rename into place", e))
     })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    if result.is_err() || !sync {
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
         return result;
     }
     let dir = match path.parent() {

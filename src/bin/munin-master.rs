@@ -108,6 +108,8 @@ struct Common {
 }
 
 fn main() -> ExitCode {
+    // Keeps the exported PNG settings hook linked in (see build.rs).
+    std::hint::black_box(munin_rs::master::pngfast::png_write_info as *const ());
     let (write, c) = match Cli::parse().command {
         Command::Update(c) => (true, c),
         Command::Poll(c) => (false, c),

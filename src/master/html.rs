@@ -104,7 +104,8 @@ impl Report {
     }
 }
 
-/// Writes `text` at `htmldir/rel` unless it is already there.
+/// Writes `text` at `htmldir/rel` unless it is already there (whole, by
+/// rename; not fsynced: pages are made again from the data).
 fn put(htmldir: &Path, rel: &str, text: &[u8], report: &mut Report) {
     let path = htmldir.join(rel);
     if std::fs::read(&path).is_ok_and(|old| old == text) {
@@ -116,7 +117,7 @@ fn put(htmldir: &Path, rel: &str, text: &[u8], report: &mut Report) {
         .map_or(Ok(()), |d| {
             std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))
         })
-        .and_then(|()| crate::atomic_file::replace(&path, text));
+        .and_then(|()| crate::atomic_file::replace_unsynced(&path, text));
     match written {
         Ok(()) => report.pages_written += 1,
         Err(e) => report.errors.push(e),

@@ -20,6 +20,7 @@
 //! - [`lock`]: one update at a time.
 //! - [`graphdef`]: a Munin graph as librrd graph arguments.
 //! - [`render`]: one PNG drawn by librrd.
+//! - [`pngfast`]: cheaper PNG encoding for librrd's graphs.
 //! - [`sitemap`]: where pages and graphs live; HTML escaping.
 //! - [`pages`]: the site's pages as HTML.
 //! - [`html`]: the site written incrementally, graphs on a budget.
@@ -37,6 +38,7 @@ pub mod limits;
 pub mod lock;
 pub mod pages;
 pub mod plan;
+pub mod pngfast;
 pub mod render;
 pub mod reply;
 pub mod rrdcached;

@@ -1,0 +1,6 @@
+//! Exports `munin-master`'s `png_write_info` to the dynamic linker, so
+//! cairo's PNG encoding (librrd's graphs) takes faster settings; see
+//! `src/master/pngfast.rs`.
+fn main() {
+    println!("cargo::rustc-link-arg-bin=munin-master=-Wl,--export-dynamic-symbol=png_write_info");
+}
