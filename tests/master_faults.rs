@@ -244,7 +244,7 @@ fn a_run_in_progress_is_left_alone() {
     assert_eq!(
         err.trim(),
         format!(
-            "munin-master: the previous update (pid {}) is still running; this run is skipped",
+            "munin-master: the previous run (pid {}) is still running; this run is skipped",
             std::process::id()
         )
     );

@@ -111,7 +111,8 @@ const DISPLAY_OPTIONS: [(&str, bool); 24] = [
     ("--units=si", false),
 ];
 
-fn attr<'a>(attrs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+/// An attribute's value (the last one given wins, as in Munin).
+pub fn attr<'a>(attrs: &'a [(String, String)], key: &str) -> Option<&'a str> {
     attrs
         .iter()
         .rev()

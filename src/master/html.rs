@@ -141,11 +141,8 @@ pub fn spec(dbdir: &Path, host: &Host, service: &ServiceConfig) -> GraphSpec {
         .fields
         .iter()
         .map(|(name, attrs)| {
-            let ds = attrs
-                .iter()
-                .rev()
-                .find(|(k, _)| k == "type")
-                .and_then(|(_, v)| DsType::parse(v))
+            let ds = graphdef::attr(attrs, "type")
+                .and_then(DsType::parse)
                 .unwrap_or(DsType::Gauge);
             let file = layout::rrd_path(dbdir, host, &service.name, name, ds)
                 .ok()

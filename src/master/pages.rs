@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::conf::Host;
-use super::graphdef::{Period, drawn};
+use super::graphdef::{Period, attr, drawn};
 use super::limits::{Check, Level};
 use super::sitemap::{escape, graph_file, group_dir, host_dir, service_page, up};
 use super::state::{HostStatus, ServiceConfig};
@@ -175,14 +175,6 @@ pub fn group(groups: &[String], hosts: &[HostSummary]) -> (String, String) {
     let title = groups.last().map_or("", String::as_str);
     let text = page(&rel, title, &group_crumbs(groups), &body);
     (rel, text)
-}
-
-fn attr<'a>(attrs: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    attrs
-        .iter()
-        .rev()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
 }
 
 /// A service's title, category, and whether it has a graph to show.
