@@ -178,34 +178,27 @@ pub fn draw_args(
     Ok(built)
 }
 
-/// A host with what the update left of it.
-pub struct Loaded {
-    pub summary: HostSummary,
-    pub config: Option<HostConfig>,
-}
-
-/// Every host of munin.conf with its last config, status and checks.
-pub fn load(conf: &MasterConf) -> Vec<Loaded> {
-    let values = state::load_values(&state::values_path(&conf.dbdir));
+/// Every host of munin.conf with its status and checks, and beside each
+/// (same index) its last config.
+pub fn load(conf: &MasterConf) -> (Vec<HostSummary>, Vec<Option<HostConfig>>) {
+    let mut values = state::load_values(&state::values_path(&conf.dbdir));
     conf.hosts
         .iter()
         .map(|h| {
             let config = state::load_config(&state::config_path(&conf.dbdir, h));
-            let status = values.hosts.get(&state::host_key(h)).cloned();
+            let status = values.hosts.remove(&state::host_key(h));
             let checks = config
                 .as_ref()
                 .map(|c| limits::evaluate(c, status.as_ref()))
                 .unwrap_or_default();
-            Loaded {
-                summary: HostSummary {
-                    host: h.clone(),
-                    status,
-                    checks,
-                },
-                config,
-            }
+            let summary = HostSummary {
+                host: h.clone(),
+                status,
+                checks,
+            };
+            (summary, config)
         })
-        .collect()
+        .unzip()
 }
 
 /// A graph that needs drawing.
@@ -240,8 +233,7 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> Report {
         .map_or(0, |d| d.as_secs());
     let mut report = Report::default();
     let html = &conf.htmldir;
-    let hosts = load(conf);
-    let summaries: Vec<HostSummary> = hosts.iter().map(|h| h.summary.clone()).collect();
+    let (summaries, configs) = load(conf);
 
     put(
         html,
@@ -276,10 +268,9 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> Report {
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
     let mut due = Vec::new();
-    for h in &hosts {
-        let s = &h.summary;
+    for (s, config) in summaries.iter().zip(&configs) {
         let empty = HostConfig::default();
-        let config = h.config.as_ref().unwrap_or(&empty);
+        let config = config.as_ref().unwrap_or(&empty);
         let status = s.status.as_ref();
         let step = u64::from(s.host.update_rate.unwrap_or(conf.update_rate));
         let views = |services: &[ServiceConfig]| -> Vec<(usize, bool)> {
@@ -303,9 +294,8 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> Report {
                 .collect();
             // A multigraph plugin whose root has no graph of its own
             // still gets a page listing its children.
-            let root_name = plugin.clone();
             let stand_in = ServiceConfig {
-                name: root_name,
+                name: plugin.clone(),
                 graph: vec![("graph_title".into(), plugin.clone())],
                 fields: Vec::new(),
             };

@@ -87,13 +87,7 @@ pub fn evaluate(config: &HostConfig, status: Option<&state::HostStatus>) -> Vec<
     for plugin in config.plugins.values() {
         for service in &plugin.services {
             for (field, attrs) in &service.fields {
-                let attr = |k: &str| {
-                    attrs
-                        .iter()
-                        .rev()
-                        .find(|(a, _)| a == k)
-                        .map(|(_, v)| v.clone())
-                };
+                let attr = |k: &str| super::graphdef::attr(attrs, k).map(str::to_string);
                 let (warning, critical) = (attr("warning"), attr("critical"));
                 if warning.is_none() && critical.is_none() {
                     continue;
