@@ -5,8 +5,13 @@
 # 5 fields a node, 4 graphs each), in the same run. Each side's RRDs come
 # from two updates of its own master (munin-update / munin-master update,
 # update_rate 300) of the same fleet. Per run, alternating:
-#   first:  htmldir emptied, the whole site drawn (Munin; ours with graph
-#           worker processes, one per CPU, and ours drawing in-process);
+#   first:  the whole site drawn into a new, empty htmldir (Munin; ours
+#           with graph worker processes, one per CPU, and ours drawing
+#           in-process). New directories rather than emptied ones: on ext4
+#           without a journal (this benchmark machine's root), creating a
+#           file within minutes of deleting thousands scans every recently
+#           deleted inode (the kernel's recently_deleted()), which no real
+#           first render pays; the old sites are deleted at exit;
 #   steady: after one more update each, the next cron's site (within the
 #           same 5-minute step no archive row completes, so neither side
 #           has a graph to redraw: this is the pages' cost).
@@ -21,11 +26,17 @@ work_name=bench-html
 master="$here/target/release/munin-master"
 for n in $sizes; do
     d="$work/n$n"
-    mkdir -p "$d/db" "$d/www" "$d/log" "$d/run" "$d/ours" "$d/www-ours" "$d/log-ours" "$d/run-ours"
+    mkdir -p "$d/db" "$d/log" "$d/run" "$d/ours" "$d/log-ours" "$d/run-ours"
     lines=$((n * 4))
-    { printf 'dbdir %s/db\nhtmldir %s/www\nlogdir %s/log\nrundir %s/run\n' "$d" "$d" "$d" "$d"; head -n "$lines" "$work/hosts.conf"; } >"$d/munin.conf"
-    { printf 'dbdir %s/ours\nhtmldir %s/www-ours\nlogdir %s/log-ours\nrundir %s/run-ours\nupdate_rate 300\n' "$d" "$d" "$d" "$d"; head -n "$lines" "$work/hosts.conf"; } >"$d/ours.conf"
-    chown -R munin:munin "$d"
+    # Both sides' configurations, with the htmldirs of run $1.
+    configure() {
+        { printf 'dbdir %s/db\nhtmldir %s/www-%s\nlogdir %s/log\nrundir %s/run\n' "$d" "$d" "$1" "$d" "$d"; head -n "$lines" "$work/hosts.conf"; } >"$d/munin.conf"
+        { printf 'dbdir %s/ours\nhtmldir %s/www-ours-%s\nlogdir %s/log-ours\nrundir %s/run-ours\nupdate_rate 300\n' "$d" "$d" "$1" "$d" "$d"; head -n "$lines" "$work/hosts.conf"; } >"$d/ours.conf"
+        sed "s|^htmldir .*|htmldir $d/www-inprocess-$1|" "$d/ours.conf" >"$d/inprocess.conf"
+        mkdir -p "$d/www-$1"
+        chown -R munin:munin "$d"
+    }
+    configure 0
     # munin-html needs the limits file: munin-limits is part of the update here.
     munin_update() {
         runuser -u munin -- /usr/share/munin/munin-update --config_file "$d/munin.conf"
@@ -39,21 +50,21 @@ for n in $sizes; do
     echo "== $n nodes x 20 plugins x 5 fields ($((n * 20)) graphs x 4 periods); label wall user sys (s)"
     i=0
     while [ "$i" -lt "$runs" ]; do
-        # munin-html's children may still be writing for a moment after it
-        # exits: empty the directory again until it stays empty.
-        until rm -rf "${d:?}/www/"* "$d/www-ours" "$d/ours/munin-rs-state/graphs.json" 2>/dev/null; do sleep 1; done
+        configure $((i + 1))
+        rm -f "$d/ours/munin-rs-state/graphs.json"
         timed "first:munin-html" runuser -u munin -- /usr/share/munin/munin-html --config "$d/munin.conf"
         timed "first:munin-graph" runuser -u munin -- /usr/share/munin/munin-graph --cron --config "$d/munin.conf"
         timed "first:munin-master-html" "$master" html --config "$d/ours.conf"
-        rm -rf "$d/www-ours" "$d/ours/munin-rs-state/graphs.json"
-        timed "first:munin-master-html-inprocess" "$master" html --workers 0 --config "$d/ours.conf"
+        rm -f "$d/ours/munin-rs-state/graphs.json"
+        timed "first:munin-master-html-inprocess" "$master" html --workers 0 --config "$d/inprocess.conf"
         munin_update
         "$master" update --config "$d/ours.conf" >/dev/null
         timed "steady:munin-html" runuser -u munin -- /usr/share/munin/munin-html --config "$d/munin.conf"
         timed "steady:munin-graph" runuser -u munin -- /usr/share/munin/munin-graph --cron --config "$d/munin.conf"
         timed "steady:munin-master-html" "$master" html --config "$d/ours.conf"
         echo "  ours: $(tail -n 1 "$d/log-ours/munin-master-html.log" | cut -d' ' -f2-)"
-        echo "  files: munin $(find "$d/www" -name '*.png' | wc -l) PNG $(find "$d/www" -name '*.html' | wc -l) HTML; ours $(find "$d/www-ours" -name '*.png' | wc -l) PNG $(find "$d/www-ours" -name '*.html' | wc -l) HTML"
+        w="$d/www-$((i + 1))" o="$d/www-ours-$((i + 1))"
+        echo "  files: munin $(find "$w" -name '*.png' | wc -l) PNG $(find "$w" -name '*.html' | wc -l) HTML; ours $(find "$o" -name '*.png' | wc -l) PNG $(find "$o" -name '*.html' | wc -l) HTML"
         i=$((i + 1))
     done
 done

@@ -346,6 +346,38 @@ fn the_site_from_real_polls_is_whole_safe_and_renders() {
     }
 }
 
+#[test]
+fn a_host_gone_from_the_config_leaves_no_pages_or_graphs_behind() {
+    let (dir, node, conf) = setup("");
+    let with_db = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(
+        &conf,
+        format!(
+            "{with_db}[lab;db.example]\n address 127.0.0.1\n port {}\n use_node_name yes\n",
+            node.addr.port()
+        ),
+    )
+    .unwrap();
+    master(&["cron"], &conf);
+    let www = dir.path().join("www");
+    let db = www.join("lab/db.example");
+    assert!(db.join("load-day.png").exists(), "{:?}", files(&www));
+    std::fs::write(www.join("robots.txt"), "User-agent: *\n").unwrap();
+
+    std::fs::write(&conf, &with_db).unwrap();
+    master(&["html"], &conf);
+    let line = last_log(dir.path(), "munin-master-html.log");
+    assert!(!db.exists(), "{line}: {:?}", files(&db));
+    assert!(
+        line.contains("removed") && !line.contains(" 0 removed"),
+        "{line}"
+    );
+    assert!(www.join("lab/web.example/load-day.png").exists());
+    assert!(www.join("robots.txt").exists(), "not the site's: kept");
+    // Every link of what is left still resolves (no link to db.example).
+    check_site(&www);
+}
+
 /// One GET on 127.0.0.1:`port`: (status line, body).
 fn get(port: u16, path: &str) -> (String, Vec<u8>) {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();

@@ -6,10 +6,17 @@
 //! host answered since it was drawn and its period's archive has moved on
 //! (the day graph every run, the year graph once a day). Graphs are drawn
 //! in worker processes (librrd's graph is not thread-safe), day graphs
-//! first, oldest first, and no new batch starts once the time budget is
-//! spent: the rest are drawn next run. With `graph_strategy cgi` in
+//! first, oldest first, in batches built one ahead of the drawing (their
+//! RRDs read into the page cache meanwhile), and no new batch starts once
+//! the time budget is spent: the rest are drawn next run. With `graph_strategy cgi` in
 //! munin.conf, no graph is drawn here at all: `serve` draws each when a
 //! browser asks for it (see `ondemand`).
+//!
+//! The site's pages are listed in the state after each run; a page the
+//! next run no longer makes (a host or plugin gone from the config) is
+//! deleted with its graphs, so nothing stale stays reachable by URL. Only
+//! the listed pages and their graphs' names are ever deleted: htmldir may
+//! hold other files.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
@@ -36,10 +43,13 @@ pub struct Drawn {
     pub data: u64,
 }
 
-/// Every drawn graph, by its path in htmldir.
+/// Every drawn graph, by its path in htmldir, and every page of the site
+/// the last run made.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Graphs {
     pub graphs: BTreeMap<String, Drawn>,
+    #[serde(default)]
+    pub pages: BTreeSet<String>,
 }
 
 fn graphs_path(dbdir: &Path) -> PathBuf {
@@ -83,6 +93,8 @@ pub struct Report {
     pub graphs_fresh: usize,
     pub graphs_deferred: usize,
     pub graphs_failed: usize,
+    /// Files of pages and graphs no longer in the site, deleted.
+    pub removed: usize,
     pub errors: Vec<String>,
     /// Attributes left out of graphs (not failures).
     pub notes: Vec<String>,
@@ -92,35 +104,90 @@ pub struct Report {
 impl Report {
     pub fn line(&self) -> String {
         format!(
-            "html: {:.2} s; pages {} written {} unchanged; graphs {} drawn {} fresh {} deferred {} failed",
+            "html: {:.2} s; pages {} written {} unchanged; graphs {} drawn {} fresh {} deferred {} failed; {} removed",
             self.wall.as_secs_f64(),
             self.pages_written,
             self.pages_unchanged,
             self.graphs_drawn,
             self.graphs_fresh,
             self.graphs_deferred,
-            self.graphs_failed
+            self.graphs_failed,
+            self.removed
         )
     }
 }
 
-/// Writes `text` at `htmldir/rel` unless it is already there (whole, by
-/// rename; not fsynced: pages are made again from the data).
-fn put(htmldir: &Path, rel: &str, text: &[u8], report: &mut Report) {
-    let path = htmldir.join(rel);
-    if std::fs::read(&path).is_ok_and(|old| old == text) {
-        report.pages_unchanged += 1;
-        return;
+/// A run's output: where the site goes, what was done, the site's pages
+/// and graphs this run.
+struct Out<'a> {
+    dir: &'a Path,
+    report: Report,
+    pages: BTreeSet<String>,
+    graphs: BTreeSet<String>,
+}
+
+impl Out<'_> {
+    /// Writes `text` at `rel` unless it is already there (whole, by
+    /// rename; not fsynced: pages are made again from the data).
+    fn put(&mut self, rel: &str, text: &[u8]) {
+        self.pages.insert(rel.to_string());
+        let path = self.dir.join(rel);
+        let report = &mut self.report;
+        if std::fs::read(&path).is_ok_and(|old| old == text) {
+            report.pages_unchanged += 1;
+            return;
+        }
+        let written = path
+            .parent()
+            .map_or(Ok(()), |d| {
+                std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))
+            })
+            .and_then(|()| crate::atomic_file::replace_unsynced(&path, text));
+        match written {
+            Ok(()) => report.pages_written += 1,
+            Err(e) => report.errors.push(e),
+        }
     }
-    let written = path
-        .parent()
-        .map_or(Ok(()), |d| {
-            std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))
-        })
-        .and_then(|()| crate::atomic_file::replace_unsynced(&path, text));
-    match written {
-        Ok(()) => report.pages_written += 1,
-        Err(e) => report.errors.push(e),
+
+    /// Deletes the pages of the last run's site that this run's has not,
+    /// with their graphs (`X.html`'s are `X-day.png`...) and the
+    /// directories that leaves empty; names that are not plain relative
+    /// `.html` paths (a hand-edited state file) are left alone.
+    fn prune(&mut self, last: &BTreeSet<String>) {
+        let gone: Vec<String> = last.difference(&self.pages).cloned().collect();
+        for rel in gone {
+            let plain = Path::new(&rel)
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)));
+            let Some(base) = rel.strip_suffix(".html").filter(|_| plain) else {
+                continue;
+            };
+            let graphs = Period::ALL.map(|p| format!("{base}-{}.png", p.name()));
+            for rel in graphs.iter().chain([&rel]) {
+                self.remove(rel);
+            }
+        }
+    }
+
+    /// Deletes `rel` and the directories that leaves empty.
+    fn remove(&mut self, rel: &str) {
+        let path = self.dir.join(rel);
+        match std::fs::remove_file(&path) {
+            Ok(()) => self.report.removed += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+            Err(e) => {
+                self.report.errors.push(format!("{}: {e}", path.display()));
+                return;
+            }
+        }
+        // Fails, as meant, at the first directory still holding files.
+        let mut dir = path.parent();
+        while let Some(d) = dir.filter(|d| *d != self.dir) {
+            if std::fs::remove_dir(d).is_err() {
+                break;
+            }
+            dir = d.parent();
+        }
     }
 }
 
@@ -231,35 +298,24 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> Report {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let mut report = Report::default();
-    let html = &conf.htmldir;
+    let mut out = Out {
+        dir: &conf.htmldir,
+        report: Report::default(),
+        pages: BTreeSet::new(),
+        graphs: BTreeSet::new(),
+    };
     let (summaries, configs) = load(conf);
 
-    put(
-        html,
-        "static/style.css",
-        pages::STYLE.as_bytes(),
-        &mut report,
-    );
-    put(
-        html,
-        "index.html",
-        pages::index(&summaries).as_bytes(),
-        &mut report,
-    );
-    put(
-        html,
-        "problems.html",
-        pages::problems(&summaries).as_bytes(),
-        &mut report,
-    );
+    out.put("static/style.css", pages::STYLE.as_bytes());
+    out.put("index.html", pages::index(&summaries).as_bytes());
+    out.put("problems.html", pages::problems(&summaries).as_bytes());
     let groups: BTreeSet<&[String]> = summaries
         .iter()
         .flat_map(|h| (1..=h.host.groups.len()).map(|n| &h.host.groups[..n]))
         .collect();
     for g in groups {
         let (rel, text) = pages::group(g, &summaries);
-        put(html, &rel, text.as_bytes(), &mut report);
+        out.put(&rel, text.as_bytes());
     }
 
     let gpath = graphs_path(&conf.dbdir);
@@ -307,10 +363,10 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> Report {
                 },
             };
             let (rel, text) = pages::service(s, &root, &children);
-            put(html, &rel, text.as_bytes(), &mut report);
+            out.put(&rel, text.as_bytes());
             for c in &children {
                 let (rel, text) = pages::service(s, c, &[]);
-                put(html, &rel, text.as_bytes(), &mut report);
+                out.put(&rel, text.as_bytes());
             }
             for v in std::iter::once(&root).chain(&children) {
                 if !v.graphed() {
@@ -323,8 +379,9 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> Report {
                         graph_file(&v.service.name, period)
                     );
                     let data = status.and_then(|st| st.answered).unwrap_or(0);
+                    out.graphs.insert(rel.clone());
                     let old = kept.graphs.get(&rel);
-                    let missing = old.is_some() && !html.join(&rel).exists();
+                    let missing = old.is_some() && !out.dir.join(&rel).exists();
                     if missing || stale(old, &pc.hash, data, period, step) {
                         due.push(Due {
                             drawn_at: old.map_or(0, |d| d.at),
@@ -339,7 +396,7 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> Report {
                             service: v.service.clone(),
                         });
                     } else {
-                        report.graphs_fresh += 1;
+                        out.report.graphs_fresh += 1;
                     }
                 }
             }
@@ -353,17 +410,20 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> Report {
             })
             .collect();
         let (rel, text) = pages::host(s, &views);
-        put(html, &rel, text.as_bytes(), &mut report);
+        out.put(&rel, text.as_bytes());
     }
 
     if opts.draw {
-        draw_due(conf, opts, due, &mut kept, started, &mut report).await;
-        if let Err(e) = state::save(&gpath, &kept) {
-            report.errors.push(e);
-        }
+        draw_due(conf, opts, due, &mut kept, started, &mut out.report).await;
     }
-    report.wall = started.elapsed();
-    report
+    out.prune(&kept.pages);
+    kept.graphs.retain(|rel, _| out.graphs.contains(rel));
+    kept.pages = std::mem::take(&mut out.pages);
+    if let Err(e) = state::save(&gpath, &kept) {
+        out.report.errors.push(e);
+    }
+    out.report.wall = started.elapsed();
+    out.report
 }
 
 /// Draws what is due, day graphs and the longest-undrawn first, within
@@ -400,43 +460,28 @@ async fn draw_due(
             let mut done: Vec<(String, Drawn)> = Vec::new();
             let mut errors = Vec::new();
             let mut notes = Vec::new();
-            loop {
+            let take = |errors: &mut Vec<String>, notes: &mut Vec<String>| {
+                next_batch(
+                    &queue,
+                    &dbdir,
+                    &htmldir,
+                    rrdcached.as_deref(),
+                    errors,
+                    notes,
+                )
+            };
+            // One batch ahead: the next is built, and its RRDs read in,
+            // while the worker draws this one.
+            let mut next = take(&mut errors, &mut notes);
+            while let Some(batch) = next.take() {
                 if deadline.is_some_and(|d| Instant::now() >= d) {
                     break;
                 }
-                // A few graphs per task: one pipe round trip each batch.
-                let batch: Vec<Due> = {
-                    let mut q = queue.lock().unwrap_or_else(|p| p.into_inner());
-                    let n = q.len().min(8);
-                    q.drain(..n).collect()
-                };
-                if batch.is_empty() {
-                    break;
-                }
-                let mut draws = Vec::new();
-                let mut marks = Vec::new();
-                for d in batch {
-                    let spec = spec(&dbdir, &d.host, &d.service);
-                    match draw_args(rrdcached.as_deref(), &spec, d.period, d.mark.at) {
-                        Ok(built) => {
-                            // Said once per graph, with the day graph.
-                            if d.period == Period::Day {
-                                notes.extend(
-                                    built.warnings.iter().map(|w| {
-                                        format!("{}: {}: {w}", d.host.name, d.service.name)
-                                    }),
-                                );
-                            }
-                            draws.push(Draw {
-                                png: htmldir.join(&d.rel),
-                                args: built.args,
-                            });
-                            marks.push((d.rel, d.mark));
-                        }
-                        Err(e) => errors.push(format!("{}: {}: {e}", d.host.name, d.service.name)),
-                    }
-                }
-                for (r, mark) in pool.draw(draws).await.into_iter().zip(marks) {
+                let (results, after) = tokio::join!(pool.draw(batch.draws), async {
+                    take(&mut errors, &mut notes)
+                });
+                next = after;
+                for (r, mark) in results.into_iter().zip(batch.marks) {
                     match r {
                         Ok(()) => done.push(mark),
                         Err(e) => errors.push(e),
@@ -458,6 +503,74 @@ async fn draw_due(
     }
     report.graphs_drawn = drawn;
     report.graphs_deferred = total - drawn - report.graphs_failed;
+}
+
+/// Graphs for one worker round trip, with the records to keep once drawn.
+struct Batch {
+    draws: Vec<Draw>,
+    marks: Vec<(String, Drawn)>,
+}
+
+/// Takes up to 8 graphs off `queue` (`None` once it is empty) and builds
+/// librrd's arguments for each, asking the kernel to read their RRDs in.
+fn next_batch(
+    queue: &Mutex<VecDeque<Due>>,
+    dbdir: &Path,
+    htmldir: &Path,
+    rrdcached: Option<&str>,
+    errors: &mut Vec<String>,
+    notes: &mut Vec<String>,
+) -> Option<Batch> {
+    let due: Vec<Due> = {
+        let mut q = queue.lock().unwrap_or_else(|p| p.into_inner());
+        let n = q.len().min(8);
+        q.drain(..n).collect()
+    };
+    if due.is_empty() {
+        return None;
+    }
+    let mut batch = Batch {
+        draws: Vec::new(),
+        marks: Vec::new(),
+    };
+    for d in due {
+        let spec = spec(dbdir, &d.host, &d.service);
+        for file in spec.fields.iter().filter_map(|f| f.file.as_deref()) {
+            will_need(file);
+        }
+        match draw_args(rrdcached, &spec, d.period, d.mark.at) {
+            Ok(built) => {
+                // Said once per graph, with the day graph.
+                if d.period == Period::Day {
+                    notes.extend(
+                        built
+                            .warnings
+                            .iter()
+                            .map(|w| format!("{}: {}: {w}", d.host.name, d.service.name)),
+                    );
+                }
+                batch.draws.push(Draw {
+                    png: htmldir.join(&d.rel),
+                    args: built.args,
+                });
+                batch.marks.push((d.rel, d.mark));
+            }
+            Err(e) => errors.push(format!("{}: {}: {e}", d.host.name, d.service.name)),
+        }
+    }
+    Some(batch)
+}
+
+/// Asks the kernel to read `path` into the page cache, in the background.
+/// librrd reads an RRD through mmap page faults, each a disk read the
+/// drawing waits on when the page is not cached, and the update's librrd
+/// drops most of a file's pages after writing it: read ahead of the
+/// drawing, the disk works while the worker draws.
+fn will_need(path: &Path) {
+    if let Ok(f) = std::fs::File::open(path) {
+        use nix::fcntl::{PosixFadviseAdvice, posix_fadvise};
+        let _ = posix_fadvise(&f, 0, 0, PosixFadviseAdvice::POSIX_FADV_WILLNEED);
+    }
 }
 
 #[cfg(test)]
@@ -485,5 +598,56 @@ mod tests {
         assert!(stale(Some(&d), "h", 10_800, Period::Week, 60), "half hour");
         assert!(!stale(Some(&d), "h", 11_700, Period::Year, 60));
         assert!(stale(Some(&d), "h", 86_400, Period::Year, 60), "a new day");
+    }
+
+    #[test]
+    fn pruning_deletes_gone_pages_with_their_graphs_and_nothing_else() {
+        let root = tempfile::tempdir().unwrap();
+        let www = root.path().join("www");
+        let touch = |rel: &str| {
+            let p = www.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "x").unwrap();
+        };
+        for rel in [
+            "index.html",
+            "g/old.example/index.html",
+            "g/old.example/load.html",
+            "g/old.example/load-day.png",
+            "g/old.example/load-year.png",
+            "g/new.example/load.html",
+            "g/new.example/load-day.png",
+            "robots.txt",
+        ] {
+            touch(rel);
+        }
+        std::fs::write(root.path().join("outside.html"), "keep").unwrap();
+        let mut out = Out {
+            dir: &www,
+            report: Report::default(),
+            pages: ["index.html", "g/new.example/load.html"]
+                .map(String::from)
+                .into(),
+            graphs: BTreeSet::new(),
+        };
+        let last: BTreeSet<String> = [
+            "index.html",
+            "g/old.example/index.html",
+            "g/old.example/load.html",
+            "g/new.example/load.html",
+            "../outside.html",
+            "/etc/hostname.html",
+            "robots.txt",
+        ]
+        .map(String::from)
+        .into();
+        out.prune(&last);
+        assert_eq!(out.report.removed, 4, "{:?}", out.report.errors);
+        assert!(!www.join("g/old.example").exists(), "emptied dir removed");
+        for kept in ["index.html", "g/new.example/load-day.png", "robots.txt"] {
+            assert!(www.join(kept).exists(), "{kept}");
+        }
+        assert!(root.path().join("outside.html").exists());
+        assert!(out.report.errors.is_empty(), "{:?}", out.report.errors);
     }
 }
