@@ -417,9 +417,14 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> Report {
         draw_due(conf, opts, due, &mut kept, started, &mut out.report).await;
     }
     out.prune(&kept.pages);
+    let known = kept.graphs.len();
     kept.graphs.retain(|rel, _| out.graphs.contains(rel));
+    // Saved only when something changed: at 3000 nodes the page list
+    // alone is megabytes, and most runs change nothing in it.
+    let changed =
+        out.report.graphs_drawn > 0 || kept.graphs.len() != known || kept.pages != out.pages;
     kept.pages = std::mem::take(&mut out.pages);
-    if let Err(e) = state::save(&gpath, &kept) {
+    if changed && let Err(e) = state::save(&gpath, &kept) {
         out.report.errors.push(e);
     }
     out.report.wall = started.elapsed();
