@@ -8,9 +8,9 @@
 //! in worker processes (librrd's graph is not thread-safe), day graphs
 //! first, oldest first, in batches built one ahead of the drawing (their
 //! RRDs read into the page cache meanwhile), and no new batch starts once
-//! the time budget is spent: the rest are drawn next run. With `graph_strategy cgi` in
-//! munin.conf, no graph is drawn here at all: `serve` draws each when a
-//! browser asks for it (see `ondemand`).
+//! the time budget is spent: the rest are drawn next run. With
+//! `graph_strategy cgi` in munin.conf, no graph is drawn here at all:
+//! `serve` draws each when a browser asks for it (see `super::serve`).
 //!
 //! The site's pages are listed in the state after each run; a page the
 //! next run no longer makes (a host or plugin gone from the config) is
