@@ -382,7 +382,11 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> Report {
                     out.graphs.insert(rel.clone());
                     let old = kept.graphs.get(&rel);
                     let missing = old.is_some() && !out.dir.join(&rel).exists();
-                    if missing || stale(old, &pc.hash, data, period, step) {
+                    if !missing && !stale(old, &pc.hash, data, period, step) {
+                        out.report.graphs_fresh += 1;
+                    } else if opts.draw {
+                        // (Under `graph_strategy cgi` nothing takes from
+                        // the queue: no copy of host and service per graph.)
                         due.push(Due {
                             drawn_at: old.map_or(0, |d| d.at),
                             rel,
@@ -395,8 +399,6 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> Report {
                             host: s.host.clone(),
                             service: v.service.clone(),
                         });
-                    } else {
-                        out.report.graphs_fresh += 1;
                     }
                 }
             }
