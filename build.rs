@@ -2,5 +2,9 @@
 //! cairo's PNG encoding (librrd's graphs) takes faster settings; see
 //! `src/master/pngfast.rs`.
 fn main() {
+    // Only the master links librrd (and cairo's libpng through it).
+    if std::env::var_os("CARGO_FEATURE_MASTER").is_none() {
+        return;
+    }
     println!("cargo::rustc-link-arg-bin=munin-master=-Wl,--export-dynamic-symbol=png_write_info");
 }

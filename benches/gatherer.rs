@@ -464,7 +464,7 @@ fn push_benchmark(work: &Path) {
                     let path = format!("/api/v1/push/lines?node=agent{a}&nickname=agent");
                     let mut k = 0u64;
                     while started.elapsed() < Duration::from_secs(3) {
-                        let now = munin_rs::gatherer::now() as u64;
+                        let now = munin_rs::clock::now();
                         let body: String = (0..1000)
                             .map(|m| format!("app.metric{m}.counter\t{}\t{now}\n", k * 1000 + m))
                             .collect();
@@ -509,7 +509,7 @@ fn memory_benchmark(work: &Path) {
         Duration::from_secs(5),
     );
     let rss0 = g.stat("rss_bytes");
-    let now = munin_rs::gatherer::now() as u64;
+    let now = munin_rs::clock::now();
     for j in 0..1000u64 {
         let ts = now - 3000 + j * 3;
         let body: String = (0..1000)

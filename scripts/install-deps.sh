@@ -11,7 +11,9 @@ if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 # librrd draws the graphs' text with DejaVu.
 packages="munin-plugins-core librrd-dev pkg-config libclang-dev fonts-dejavu-core"
 if [ "${1:-}" = "--test" ]; then
-    packages="$packages munin-node munin rrdtool rrdcached carbon-c-relay netcat-openbsd python3 python3-venv procps chromium"
+    # python3-dev: Tahoe-LAFS from PyPI builds netifaces from source.
+    # net-tools: munin-plugins-core's netstat plugin runs netstat.
+    packages="$packages munin-node munin rrdtool rrdcached carbon-c-relay netcat-openbsd python3 python3-venv python3-dev net-tools procps chromium"
 fi
 missing=
 for p in $packages; do

@@ -4,19 +4,25 @@
 #
 #   stats-gatherer  127.0.0.1:3458  polls the local Tahoe node when one is
 #                   configured (TAHOE_NODE=<node dir>, or tahoe-node /
-#                   provider lines in munin-node/stats-gatherer.conf);
+#                   provider lines in etc/stats-gatherer.conf);
 #                   otherwise a demo agent pushes three simulated nodes.
-#   munin-node      127.0.0.1:4949  plugins/ (munin-plugins and tahoe-stats).
-#   munin-master    cron every minute (update, limits, html) into
-#                   target/stack/, and serve on http://127.0.0.1:8949/.
+#   munin-node      127.0.0.1:4949  munin-plugins and the tahoe-stats graphs.
+#   munin-master    cron every minute (update, limits, html) and serve on
+#                   http://127.0.0.1:8949/.
+#
+# Everything runs from the stack directory scripts/stage-stack.sh fills
+# (/var/lib/munin-rs/stack as root, where the plugins' user can reach it
+# wherever this clone is); the master's dbdir, htmldir and logs are there
+# too. Once the first cron has drawn the site, one line says what is
+# served: "munin-rs stack ready: ...".
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 "$here/scripts/install-deps.sh"
-cargo build --release --manifest-path "$here/Cargo.toml" --bins
-bin="$here/target/release"
-stack="$here/target/stack"
-statsfile=$(awk '$1 == "env.statsfile" {print $2; exit}' "$here/plugin-conf.d/tahoe")
+stack=$("$here/scripts/stage-stack.sh" | tail -n 1)
+bin="$stack/bin"
+statsfile=$(awk '$1 == "env.statsfile" {print $2; exit}' "$stack/etc/plugin-conf.d/tahoe")
 mkdir -p "$stack/log" "$(dirname "$statsfile")"
+echo "munin-rs stack in $stack (binaries, configuration, plugins, RRDs, site, logs)"
 
 pids=()
 cleanup() {
@@ -28,7 +34,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # 1. The gatherer, and its providers: a real Tahoe node or the demo agent.
-gatherer_conf="$here/munin-node/stats-gatherer.conf"
+gatherer_conf="$stack/etc/stats-gatherer.conf"
 args=(--config "$gatherer_conf" --statsfile "$statsfile")
 if [ -n "${TAHOE_NODE:-}" ]; then
     args+=(--tahoe-node "$TAHOE_NODE")
@@ -78,8 +84,8 @@ for _ in $(seq 1 120); do
 done
 
 # 2. The node, with every plugin that has data here linked.
-"$here/scripts/link-plugins.sh"
-"$bin/munin-node" --foreground >>"$stack/log/munin-node.log" 2>&1 &
+"$here/scripts/link-plugins.sh" "$stack"
+"$bin/munin-node" --config "$stack/etc/munin-node.conf" --foreground >>"$stack/log/munin-node.log" 2>&1 &
 pids+=($!)
 
 # 3. The master: munin.conf for this machine, cron every minute, serve.
@@ -99,8 +105,44 @@ EOF
 pids+=($!)
 sleep 1
 echo "munin-master: cron every minute with $conf; browse http://127.0.0.1:8949/ (files in $stack/www); Ctrl-C stops everything"
+
+# The status line and Content-Type serve answers for PATH, over bash's
+# /dev/tcp (nothing to install).
+head_of() {
+    local reply
+    exec 4<>/dev/tcp/127.0.0.1/8949 || return 1
+    printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$1" >&4
+    reply=$(head -c 4096 <&4 | tr -d '\r' | sed -n '1p;/^[Cc]ontent-[Tt]ype:/p' | tr '\n' ' ')
+    exec 4<&-
+    echo "$reply"
+}
+# After a cron: the ready line once serve answers the overview and a day
+# graph of both kinds, the built-in plugins' and the Tahoe-LAFS ones'.
+ready=
+check_served() {
+    local all tahoe own one_tahoe one_own index g t
+    all=$(find "$stack/www" -name '*-day.png' | wc -l)
+    tahoe=$(find "$stack/www" -name 'tahoe*-day.png' | wc -l)
+    own=$((all - tahoe))
+    one_tahoe=$(find "$stack/www" -name 'tahoe*-day.png' | head -n 1)
+    one_own=$(find "$stack/www" -name 'load-day.png' | head -n 1)
+    if [ "$tahoe" = 0 ] || [ -z "$one_own" ]; then
+        echo "munin-rs stack: $all day graphs drawn, $tahoe of them Tahoe-LAFS; waiting for the next cron"
+        return
+    fi
+    index=$(head_of /)
+    g=$(head_of "${one_own#"$stack/www"}")
+    t=$(head_of "${one_tahoe#"$stack/www"}")
+    case "$index $g $t" in
+        *" 200 "*text/html*" 200 "*image/png*" 200 "*image/png*)
+            ready=yes
+            echo "munin-rs stack ready: http://127.0.0.1:8949/ serves $all day graphs: $own of built-in plugins, $tahoe of Tahoe-LAFS (${one_tahoe#"$stack/www/"}: $t)" ;;
+        *) echo "munin-rs stack: serve answered / with '$index', a graph with '$g', a Tahoe graph with '$t'" ;;
+    esac
+}
 while :; do
     "$bin/munin-master" cron --config "$conf" || echo "munin-master cron: exit $?"
+    [ -n "$ready" ] || check_served
     # In the background and waited for: a signal's trap runs at once.
     sleep $((60 - $(date +%s) % 60)) &
     wait $! || true

@@ -20,20 +20,29 @@
 //!   defaults combine into the settings both binaries run with.
 //! - [`tahoe`]: the Tahoe-LAFS plugins of the `tahoe-stats` binary.
 //! - [`gatherer`]: the `stats-gatherer` daemon that writes their snapshot.
-//! - [`master`]: the munin master (`munin-master`): polling nodes into RRD files.
+//! - [`master`]: the munin master (`munin-master`): polling nodes into RRD
+//!   files, limits, the site. Behind the `master` feature (on by default),
+//!   the one part that needs librrd.
 //! - [`logging`]: log set-up shared by the binaries.
 //! - [`atomic_file`]: replacing a file whole (gatherer snapshot, master state).
+//! - [`clock`]: wall-clock seconds since the epoch.
+//! - [`numfmt`]: numbers printed as Perl and Python 2 print them.
+//! - [`threshold`]: warning/critical limits and the order of severity.
 //! - [`sys`]: small wrappers over the operating system (host name, root check).
 
 pub mod atomic_file;
+pub mod clock;
 pub mod config;
 pub mod gatherer;
 pub mod logging;
+#[cfg(feature = "master")]
 pub mod master;
 pub mod node;
+pub mod numfmt;
 pub mod plugin;
 pub mod plugins;
 pub mod proc;
 pub mod settings;
 pub mod sys;
 pub mod tahoe;
+pub mod threshold;

@@ -1,5 +1,7 @@
-//! Log set-up shared by the binaries: `tracing` to stderr, or appended to
-//! munin-node.conf's `log_file`. `RUST_LOG` may name a level (`debug`,
+//! Log set-up shared by the binaries, one call at the top of each `main`:
+//! daemons ([`init`]) log `tracing` events with time and level to stderr or
+//! munin-node.conf's `log_file`; command-line programs ([`init_cli`]) say
+//! `program: message`. `RUST_LOG` may name a level (`debug`,
 //! `warn`, ...); per-module filters are not supported, to keep the daemon
 //! small.
 
@@ -41,4 +43,44 @@ pub fn init(debug: bool, log_file: Option<&Path>) -> Result<()> {
             .init(),
     }
     Ok(())
+}
+
+/// Installs the global subscriber of a command-line program (munin-master,
+/// munin-plugins, tahoe-stats): each event on stderr as `program: message`,
+/// no time or level, the way such programs have always said things, so
+/// that cron mails and plugin stderr stay plain. Events below `level` are
+/// dropped unless `RUST_LOG` names a lower one.
+pub fn init_cli(program: &'static str, level: LevelFilter) {
+    let level = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| v.parse::<LevelFilter>().ok())
+        .unwrap_or(level);
+    // A second init (a test calling main twice) keeps the first.
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .event_format(Plain { program })
+        .try_init();
+}
+
+/// `program: message key=value`, one line per event.
+struct Plain {
+    program: &'static str,
+}
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for Plain
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        write!(writer, "{}: ", self.program)?;
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
 }

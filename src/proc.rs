@@ -90,9 +90,7 @@ impl ProcRoot {
         {
             return t;
         }
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
+        crate::clock::now()
     }
 
     /// A file under /proc, as text.

@@ -2,12 +2,12 @@
 //!
 //! Each value comes from the first place that has it: the command line, then
 //! munin-node.conf (`--config FILE`, or the embedded default when absent), then
-//! a built-in default. The plugin directories follow Munin's layout: with a
-//! config file, `<its directory>/plugins` and `<its directory>/plugin-conf.d`
+//! a built-in default. The plugin directories follow Munin's layout:
+//! `<the config's directory>/plugins` and `<its directory>/plugin-conf.d`
 //! (so `--config /etc/munin/munin-node.conf` serves `/etc/munin/plugins`);
-//! with the embedded config, this repository's `plugins/` and `plugin-conf.d/`.
+//! the embedded config stands in for `/etc/munin/munin-node.conf`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -20,11 +20,6 @@ use crate::plugin::discover::Filter;
 use crate::plugin::env::{BaseEnv, EnvParams};
 use crate::plugin::exec::Runner;
 use crate::plugin::identity::{self, Defaults};
-
-/// The repository's plugin directory, used with the embedded config.
-pub const REPO_PLUGINS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/plugins");
-/// The repository's plugin-conf.d, used with the embedded config.
-pub const REPO_PLUGIN_CONF: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/plugin-conf.d");
 
 /// Plugin timeout when neither plugin-conf.d nor munin-node.conf sets one.
 pub const DEFAULT_PLUGIN_TIMEOUT: Duration = Duration::from_secs(60);
@@ -47,7 +42,7 @@ pub struct Overrides {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Plugin directory (default: `servicedir` in the config, else
-    /// `plugins/` beside the config file, else this repository's `plugins/`).
+    /// `plugins/` beside the config file: `/etc/munin/plugins`).
     #[arg(long, value_name = "DIR")]
     pub servicedir: Option<PathBuf>,
     /// plugin-conf.d directory (same defaults, with `plugin-conf.d`).
@@ -162,15 +157,16 @@ impl Settings {
         }
     }
 
+    /// The config file's directory, which plugins get as `MUNIN_CONFDIR`.
+    pub fn config_dir(&self) -> PathBuf {
+        config_dir_of(&self.config)
+    }
+
     /// The plugin runner, with the environment every plugin gets.
     pub fn runner(&self) -> Runner {
-        let confdir = match &self.config.dir {
-            Some(d) => d.clone(),
-            None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("munin-node"),
-        };
         let params = EnvParams {
             fqdn: self.fqdn.clone(),
-            confdir,
+            confdir: self.config_dir(),
             plugstate_root: self.plugin_state_dir.clone(),
             debug: self.pidebug,
         };
@@ -193,33 +189,34 @@ impl Settings {
     }
 }
 
+/// The config file's directory (`MUNIN_CONFDIR` for plugins).
+fn config_dir_of(config: &NodeConfig) -> PathBuf {
+    config
+        .dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(node_conf::DEFAULT_DIR))
+}
+
 fn plugin_dirs(config: &NodeConfig, o: &Overrides) -> (PathBuf, PathBuf) {
-    let pick = |cli: &Option<PathBuf>, key: &Option<PathBuf>, sub: &str, repo: &str| {
+    let pick = |cli: &Option<PathBuf>, key: &Option<PathBuf>, sub: &str| {
         if let Some(p) = cli {
             return p.clone();
         }
         if let Some(p) = key {
             return config.resolve(p);
         }
-        match &config.dir {
-            Some(dir) => dir.join(sub),
-            None => Path::new(repo).to_path_buf(),
-        }
+        config_dir_of(config).join(sub)
     };
     (
-        pick(&o.servicedir, &config.servicedir, "plugins", REPO_PLUGINS),
-        pick(
-            &o.sconfdir,
-            &config.sconfdir,
-            "plugin-conf.d",
-            REPO_PLUGIN_CONF,
-        ),
+        pick(&o.servicedir, &config.servicedir, "plugins"),
+        pick(&o.sconfdir, &config.sconfdir, "plugin-conf.d"),
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn directories_follow_the_config_file() {
@@ -252,9 +249,11 @@ mod tests {
     }
 
     #[test]
-    fn embedded_config_serves_the_repository() {
+    fn embedded_config_serves_the_installed_layout() {
         let (s, _) = Settings::load(&Overrides::default()).unwrap();
-        assert_eq!(s.servicedir, Path::new(REPO_PLUGINS));
+        assert_eq!(s.servicedir, Path::new("/etc/munin/plugins"));
+        assert_eq!(s.sconfdir, Path::new("/etc/munin/plugin-conf.d"));
+        assert_eq!(s.config_dir(), Path::new("/etc/munin"));
         assert_eq!(s.plugin_timeout, DEFAULT_PLUGIN_TIMEOUT);
     }
 

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::support::gatherer::Gatherer;
 
 fn now() -> f64 {
-    munin_rs::gatherer::now()
+    munin_rs::clock::now_f64()
 }
 
 fn lines(g: &Gatherer, query: &str, body: &str) -> (u16, Value) {

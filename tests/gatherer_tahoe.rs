@@ -126,7 +126,7 @@ fn polls_a_real_tahoe_node_into_a_snapshot_python_and_tahoe_stats_read() {
     let snap: Value = serde_json::from_slice(&py.stdout).unwrap();
     let entry = &snap[&id];
     assert_eq!(entry["nickname"], "e2e café", "{snap}");
-    let age = munin_rs::gatherer::now() - entry["timestamp"].as_f64().unwrap();
+    let age = munin_rs::clock::now_f64() - entry["timestamp"].as_f64().unwrap();
     assert!((0.0..10.0).contains(&age), "fresh: {age}");
     let stats = entry["stats"].as_object().unwrap();
     for key in [

@@ -332,3 +332,47 @@ fn full_disk_fails_per_file_and_loses_nothing() {
         assert_eq!(last_value(&db.join("g").join(&f)), v, "{f}");
     }
 }
+
+/// Issue 14: whether a failure was a timeout is its kind, never read from
+/// the error's text (which begins with the host's name). A host called
+/// `deadline.example` whose node refuses connections is failed, not timed
+/// out; a node that accepts and never says a word is timed out.
+#[test]
+fn issue14_timeouts_are_told_by_kind_not_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let conf = dir.path().join("munin.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "dbdir {0}/db\nlogdir {0}/log\nrundir {0}/run\n\
+             [test;deadline.example]\n address 127.0.0.1\n port {1}\n\
+             [test;silent]\n address 127.0.0.1\n port {2}\n",
+            dir.path().display(),
+            free_port(),
+            silent.local_addr().unwrap().port()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_munin-master"))
+        .args(["update", "--timeout", "2", "--config"])
+        .arg(&conf)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("deadline.example (127.0.0.1:") && stderr.contains("cannot connect"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("silent (127.0.0.1:") && stderr.contains("before the deadline"),
+        "{stderr}"
+    );
+    let line = crate::support::fleet::log_line(dir.path());
+    assert!(
+        line.contains("0 nodes ok, 2 failed (1 timed out)"),
+        "{line}"
+    );
+    drop(silent);
+}

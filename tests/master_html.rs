@@ -53,7 +53,7 @@ fn plugins(dir: &Path) -> PathBuf {
     let p = dir.join("plugins");
     std::fs::create_dir_all(&p).unwrap();
     for name in ["load", "cpu", "memory"] {
-        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_munin-plugins"), p.join(name)).unwrap();
+        std::os::unix::fs::symlink(crate::support::bin("munin-plugins"), p.join(name)).unwrap();
     }
     std::fs::copy(
         support::fixture("node/plugins/fx_multigraph"),

@@ -8,8 +8,6 @@ use std::path::Path;
 
 use crate::support::{OurNode, builtin_plugins, fixture};
 
-const BIN: &str = env!("CARGO_BIN_EXE_munin-plugins");
-
 /// Plugin instances for the snapshot: every plain plugin and the wildcard
 /// ones for each of its interfaces.
 fn instances(snapshot: &Path) -> Vec<String> {
@@ -40,7 +38,7 @@ fn node(names: &[String], snapshot: &Path, fork: bool) -> (OurNode, tempfile::Te
     std::fs::create_dir_all(&plugins).unwrap();
     std::fs::create_dir_all(&conf).unwrap();
     for n in names {
-        std::os::unix::fs::symlink(BIN, plugins.join(n)).unwrap();
+        std::os::unix::fs::symlink(crate::support::bin("munin-plugins"), plugins.join(n)).unwrap();
     }
     let state = dir.path().join("diskstats.state");
     std::fs::copy(snapshot.join("state/diskstats"), &state).unwrap();
@@ -109,7 +107,11 @@ fn in_process_diskstats_keeps_its_state_where_a_forked_run_would() {
     let (plugins, conf) = (dir.path().join("plugins"), dir.path().join("conf"));
     std::fs::create_dir_all(&plugins).unwrap();
     std::fs::create_dir_all(&conf).unwrap();
-    std::os::unix::fs::symlink(BIN, plugins.join("diskstats")).unwrap();
+    std::os::unix::fs::symlink(
+        crate::support::bin("munin-plugins"),
+        plugins.join("diskstats"),
+    )
+    .unwrap();
     let node = OurNode::start("", &plugins, &conf);
     let (mut c, _) = node.connect();
     c.line("cap multigraph");

@@ -11,13 +11,15 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{builtin_plugins, fixture};
+use crate::support::builtin_plugins;
+// The clone's own files: run as root, and UPDATE_EXPECT rewrites them.
+use crate::support::stage::source_fixture;
 
 const BIN: &str = env!("CARGO_BIN_EXE_munin-plugins");
 
 /// Snapshot directories: the kernels, then the variants.
 fn snapshots() -> Vec<PathBuf> {
-    let base = fixture("proc");
+    let base = source_fixture("proc");
     let mut out = Vec::new();
     for dir in [base.clone(), base.join("variants")] {
         let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -34,7 +36,7 @@ fn snapshots() -> Vec<PathBuf> {
 /// The interfaces of a snapshot (of its base, for a damaged variant).
 fn interfaces(snapshot: &Path) -> Vec<String> {
     let base = match std::fs::read_to_string(snapshot.join("BASE")) {
-        Ok(b) => fixture("proc").join(b.trim()),
+        Ok(b) => source_fixture("proc").join(b.trim()),
         Err(_) => snapshot.to_path_buf(),
     };
     let mut v: Vec<String> = std::fs::read_dir(base.join("sys/class/net"))

@@ -10,7 +10,6 @@ use std::process::Command;
 
 use crate::support::{is_root, require};
 
-const BIN: &str = env!("CARGO_BIN_EXE_munin-plugins");
 const CORE: &str = "/usr/share/munin/plugins";
 
 /// How far a value of ours may be from Munin's, fetched a moment apart:
@@ -144,7 +143,7 @@ fn same_graphs_fields_and_values_as_munin_plugins_core() {
         // Each dispatches on its name: call both by the plugin's name.
         let ours_link = dir.path().join("ours").join(&instance);
         std::fs::create_dir_all(ours_link.parent().unwrap()).unwrap();
-        std::os::unix::fs::symlink(BIN, &ours_link).unwrap();
+        std::os::unix::fs::symlink(crate::support::bin("munin-plugins"), &ours_link).unwrap();
         let core_link = dir.path().join("core").join(&instance);
         std::fs::create_dir_all(core_link.parent().unwrap()).unwrap();
         std::os::unix::fs::symlink(Path::new(CORE).join(name), &core_link).unwrap();

@@ -39,7 +39,7 @@ impl Plugins {
     fn run(&self, name: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
         let link = self.dir.path().join(name);
         if !link.exists() {
-            std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_tahoe-stats"), &link).unwrap();
+            std::os::unix::fs::symlink(crate::support::bin("tahoe-stats"), &link).unwrap();
         }
         let out = Command::new(&link)
             .args(args)
@@ -676,7 +676,7 @@ fn served_by_our_node() {
         "tahoe-files",
         "tahoe_storage_operations_readv",
     ] {
-        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_tahoe-stats"), plugins.join(g)).unwrap();
+        std::os::unix::fs::symlink(crate::support::bin("tahoe-stats"), plugins.join(g)).unwrap();
     }
     std::fs::write(
         conf.join("tahoe"),

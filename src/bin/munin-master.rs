@@ -8,6 +8,8 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
@@ -18,6 +20,7 @@ use munin_rs::master::lock;
 use munin_rs::master::serve;
 use munin_rs::master::update::{self, Options};
 use munin_rs::master::workers;
+use tracing::level_filters::LevelFilter;
 
 #[derive(Parser)]
 #[command(
@@ -118,7 +121,15 @@ fn main() -> ExitCode {
         // SAFETY: first thing in main, before any thread exists.
         unsafe { std::env::set_var("TZ", ":/etc/localtime") };
     }
-    let (write, c) = match Cli::parse().command {
+    let cli = Cli::parse();
+    // Under cron nothing but problems is said; serve is a daemon and says
+    // where it listens.
+    let level = match cli.command {
+        Command::Serve { .. } => LevelFilter::INFO,
+        _ => LevelFilter::WARN,
+    };
+    munin_rs::logging::init_cli("munin-master", level);
+    let (write, c) = match cli.command {
         Command::Update(c) => (true, c),
         Command::Poll(c) => (false, c),
         Command::Limits { config } => return limits_command(&config),
@@ -217,9 +228,7 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
 /// says it too.
 fn log_line(conf: &MasterConf, name: &str, line: &str) {
     let log = conf.logdir.join(name);
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let stamp = munin_rs::clock::now();
     let appended = std::fs::create_dir_all(&conf.logdir).and_then(|()| {
         use std::io::Write;
         std::fs::OpenOptions::new()
@@ -249,12 +258,24 @@ fn update_command(
         concurrency: c.concurrency,
         write,
         only_host: c.host,
-        progress: std::io::stderr().is_terminal(),
+        done: Arc::default(),
         store_workers: c
             .store_workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
     };
+    let ticker = std::io::stderr().is_terminal().then(|| {
+        let total = conf
+            .hosts
+            .iter()
+            .filter(|h| opts.only_host.as_ref().is_none_or(|n| *n == h.name))
+            .count();
+        rt.spawn(progress(opts.done.clone(), total))
+    });
     let (results, summary) = rt.block_on(update::run(conf, &opts));
+    if let Some(t) = ticker {
+        t.abort();
+        eprint!("\r\x1b[K");
+    }
     for r in &results {
         match &r.plan {
             Ok(p) => {
@@ -292,6 +313,16 @@ fn update_command(
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// On a terminal: `nodes done/total`, redrawn in place five times a second.
+async fn progress(done: Arc<AtomicUsize>, total: usize) {
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        tick.tick().await;
+        let n = done.load(Ordering::Relaxed);
+        eprint!("\rmunin-master: {n}/{total} nodes done\x1b[K");
     }
 }
 

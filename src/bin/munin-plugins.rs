@@ -25,6 +25,7 @@ Or symlink munin-plugins into a munin plugin directory under a plugin name.
 ";
 
 fn main() -> ExitCode {
+    munin_rs::logging::init_cli("munin-plugins", tracing::level_filters::LevelFilter::WARN);
     let mut args: Vec<String> = std::env::args().collect();
     let argv0 = args.remove(0);
     let env = Env::from_process();
@@ -123,7 +124,7 @@ fn run_check(name: &str, root: &ProcRoot, mut env: Env, sconfdir: Option<&Path>)
         let _ = std::fs::remove_dir_all(dir);
     }
     println!("{line}");
-    ExitCode::from(status as u8)
+    ExitCode::from(status.exit_code())
 }
 
 /// A private directory for one check run's scratch state: created new

@@ -26,10 +26,15 @@ use super::lines::{logical_lines, split_key_value};
 use crate::node::access::AccessList;
 
 /// Name used in messages for the configuration compiled into the binary.
+/// Where the embedded config stands in for a file: Munin's installed
+/// layout, so a node started without `--config` serves `/etc/munin/plugins`
+/// with `/etc/munin/plugin-conf.d`, as Debian's does (never a path of the
+/// machine that built it).
+pub const DEFAULT_DIR: &str = "/etc/munin";
 pub const EMBEDDED_NAME: &str = "<embedded default munin-node.conf>";
 
 /// The configuration compiled into the binary, used when `--config` is absent.
-pub const EMBEDDED: &str = include_str!("../../munin-node/munin-node.conf");
+pub const EMBEDDED: &str = include_str!("../../etc/munin-node.conf");
 
 /// Everything munin-node.conf can say. `None` means "not set in the file".
 #[derive(Debug, Default)]
@@ -119,7 +124,8 @@ pub fn parse_file(path: &Path) -> Result<Parsed, Diagnostic> {
 pub fn embedded() -> Parsed {
     // The embedded file is part of the build and covered by a unit test, so a
     // failure here is a programming error caught before release.
-    parse_str(EMBEDDED_NAME, None, EMBEDDED).expect("embedded munin-node.conf parses")
+    parse_str(EMBEDDED_NAME, Some(PathBuf::from(DEFAULT_DIR)), EMBEDDED)
+        .expect("embedded munin-node.conf parses")
 }
 
 /// Parses munin-node.conf text. `name` is used in messages.

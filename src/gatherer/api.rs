@@ -110,7 +110,7 @@ async fn self_report(State(api): State<Api>) -> Json<metrics::Report> {
 }
 
 async fn nodes(State(api): State<Api>) -> Json<Value> {
-    let now = super::now();
+    let now = crate::clock::now_f64();
     let st = api.shared.state();
     let list: Vec<Value> = st
         .table
@@ -156,7 +156,7 @@ fn filter(q: &HashMap<String, String>) -> Filter {
 /// `[since, until)` in milliseconds: `since`/`until`, or `period` seconds
 /// back from now; `default_period` when neither is given.
 fn window(q: &HashMap<String, String>, default_period: f64) -> Result<(i64, i64), Refusal> {
-    let now = super::now();
+    let now = crate::clock::now_f64();
     let until = number(q, "until")?.unwrap_or(now + 1.0);
     let since = match (number(q, "since")?, number(q, "period")?) {
         (Some(s), _) => s,
@@ -302,7 +302,7 @@ async fn push_json(State(api): State<Api>, headers: HeaderMap, body: Body) -> Re
     names::node_id(id).map_err(fail)?;
     let nickname = field("nickname").unwrap_or_default();
     names::nickname(nickname).map_err(fail)?;
-    let now = super::now();
+    let now = crate::clock::now_f64();
     let at = match doc.get("timestamp") {
         None | Some(Value::Null) => now,
         Some(t) => {
@@ -345,7 +345,7 @@ async fn push_lines(
     }
     let text =
         std::str::from_utf8(&bytes).map_err(|e| fail(format!("body is not UTF-8 text: {e}")))?;
-    let now = super::now();
+    let now = crate::clock::now_f64();
     let lines = lines::parse(text, (now * 1000.0) as i64).map_err(fail)?;
     let n = lines.len();
     let msg = Msg::Lines {

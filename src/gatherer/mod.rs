@@ -35,10 +35,3 @@ pub mod reply;
 pub mod run;
 pub mod status;
 pub mod table;
-
-/// Seconds since the epoch, as the snapshot's timestamps are.
-pub fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}

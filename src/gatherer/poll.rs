@@ -172,7 +172,7 @@ pub async fn round(
 async fn poll_one(shared: &Shared, poller: &Poller, p: &Provider) -> Result<Target, PollError> {
     let target = p.resolve().map_err(PollError::Failed)?;
     let parsed = poller.poll(&target.url).await?;
-    let at = crate::gatherer::now();
+    let at = crate::clock::now_f64();
     if !parsed.dropped.is_empty() {
         metrics::add(&shared.metrics.values_dropped, parsed.dropped.len() as u64);
         tracing::debug!("{}: dropped {}", target.url, parsed.dropped.join("; "));

@@ -166,7 +166,7 @@ async fn expire_loop(
             _ = tick.tick() => {}
             _ = stop.wait_for(|s| *s) => return,
         }
-        let now = super::now();
+        let now = crate::clock::now_f64();
         let mut st = shared.state();
         st.collection.expire((now * 1000.0) as i64);
         if let Some(max) = node_expiry {
@@ -202,7 +202,7 @@ fn load_table(path: &Path) -> Result<Table> {
             let aside = PathBuf::from(format!(
                 "{}.unreadable-{}",
                 path.display(),
-                super::now() as u64
+                crate::clock::now_f64() as u64
             ));
             if let Err(e) = std::fs::rename(path, &aside) {
                 bail!(

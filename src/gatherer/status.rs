@@ -48,7 +48,7 @@ impl Statuses {
                 }
                 s.nodeid = Some(t.id);
                 s.nickname = Some(t.nickname);
-                s.last_ok = Some(super::now());
+                s.last_ok = Some(crate::clock::now_f64());
                 s.last_error = None;
                 s.failures_in_row = 0;
             }

@@ -94,10 +94,7 @@ async fn serve(s: TcpStream, node: usize, shape: Shape) {
                         if cmd == "config" {
                             config(p, shape)
                         } else {
-                            let now = std::time::SystemTime::now()
-                                .duration_since(std::time::UNIX_EPOCH)
-                                .map_or(0, |d| d.as_secs());
-                            fetch(node, p, shape, now)
+                            fetch(node, p, shape, crate::clock::now())
                         }
                     }
                     _ => "# Unknown service\n.\n".into(),

@@ -295,9 +295,7 @@ pub fn stale(old: Option<&Drawn>, hash: &str, data: u64, period: Period, step: u
 /// The whole run.
 pub async fn run(conf: &MasterConf, opts: &Options) -> Report {
     let started = Instant::now();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = crate::clock::now();
     let mut out = Out {
         dir: &conf.htmldir,
         report: Report::default(),

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::conf::Host;
 use super::plan::HostPlan;
+use super::session::PollError;
 use super::sinks::Sinks;
 use super::state::{self, HostStatus};
 use super::store;
@@ -15,7 +16,7 @@ use super::store;
 /// One host's result, in config order.
 pub struct HostResult {
     pub host: Host,
-    pub plan: Result<HostPlan, String>,
+    pub plan: Result<HostPlan, PollError>,
     /// Errors storing values.
     pub store_errors: Vec<String>,
     pub created: usize,
@@ -37,7 +38,7 @@ pub struct HostResult {
 /// remembers it.
 pub async fn keep(
     host: Host,
-    plan: Result<HostPlan, String>,
+    plan: Result<HostPlan, PollError>,
     sinks: Option<&Sinks>,
     dbdir: &Path,
     step: u64,
@@ -76,7 +77,7 @@ pub async fn keep(
                 }
             }
         }
-        Err(e) => result.status.error = Some(e.clone()),
+        Err(e) => result.status.error = Some(e.to_string()),
     }
     if let (Some(sinks), Ok(p)) = (sinks, &result.plan) {
         let path = state::config_path(dbdir, &result.host);

@@ -2,9 +2,10 @@
 //! `warning` / `critical` (from the plugin's config, munin.conf overrides
 //! already applied by the update) against its last value in the state.
 //!
-//! A limit is `max`, `min:max`, `min:` or `:max`; a value outside it
-//! breaches. A value missing, `U`, or from a host whose last poll failed is
-//! UNKNOWN. States are kept in `munin-rs-state/limits.json`; a contact's
+//! A limit is Munin's range, judged by [`crate::threshold`] exactly as
+//! `munin-plugins --check` judges it; a value outside it breaches. A value
+//! missing, `U`, or from a host whose last poll failed is UNKNOWN, and a
+//! host's worst state follows CRITICAL > WARNING > UNKNOWN > OK. States are kept in `munin-rs-state/limits.json`; a contact's
 //! command (`contact.NAME.command`, run by `sh -c` with the message on
 //! stdin, as Munin pipes it) hears only of changes, and a breach counts
 //! only after `notify_after` consecutive runs (munin.conf, default 1).
@@ -16,56 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::conf::{Host, MasterConf};
 use super::state::{self, HostConfig, Values};
-
-/// A field's state, ordered by severity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Level {
-    Ok,
-    Warning,
-    Critical,
-    Unknown,
-}
-
-impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Ok => "OK",
-            Level::Warning => "WARNING",
-            Level::Critical => "CRITICAL",
-            Level::Unknown => "UNKNOWN",
-        }
-    }
-
-    /// The Nagios plugin exit code.
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Level::Ok => 0,
-            Level::Warning => 1,
-            Level::Critical => 2,
-            Level::Unknown => 3,
-        }
-    }
-}
-
-/// `max`, `min:max`, `min:`, `:max` → (min, max); `None` when unreadable.
-pub fn range(text: &str) -> Option<(Option<f64>, Option<f64>)> {
-    let num = |s: &str| -> Option<Option<f64>> {
-        let s = s.trim();
-        if s.is_empty() {
-            Some(None)
-        } else {
-            s.parse::<f64>().ok().filter(|v| v.is_finite()).map(Some)
-        }
-    };
-    match text.split_once(':') {
-        Some((lo, hi)) => Some((num(lo)?, num(hi)?)),
-        None => Some((None, Some(num(text)?)?)),
-    }
-}
-
-fn outside(v: f64, (lo, hi): (Option<f64>, Option<f64>)) -> bool {
-    lo.is_some_and(|lo| v < lo) || hi.is_some_and(|hi| v > hi)
-}
+use crate::threshold::{self, Reason, Status};
 
 /// One field with a limit, evaluated.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,7 +28,7 @@ pub struct Check {
     pub value: Option<f64>,
     pub warning: Option<String>,
     pub critical: Option<String>,
-    pub level: Level,
+    pub level: Status,
     /// Why, for UNKNOWN (and unreadable limits).
     pub note: Option<String>,
 }
@@ -98,38 +50,19 @@ pub fn evaluate(config: &HostConfig, status: Option<&state::HostStatus>) -> Vec<
                     .and_then(|s| s.values.get(&key))
                     .and_then(|(_, v)| v.parse::<f64>().ok())
                     .filter(|v| v.is_finite());
-                let mut note = None;
-                let level = match value {
-                    None => {
-                        note = Some(match status {
-                            Some(s) if !s.ok => format!(
-                                "host not answering: {}",
-                                s.error.clone().unwrap_or_default()
-                            ),
-                            _ => "no value".to_string(),
-                        });
-                        Level::Unknown
-                    }
-                    Some(v) => {
-                        let breach = |limit: &Option<String>| match limit
-                            .as_deref()
-                            .map(|l| (l, range(l)))
-                        {
-                            None => Ok(false),
-                            Some((_, Some(r))) => Ok(outside(v, r)),
-                            Some((l, None)) => Err(format!("unreadable limit {l:?}")),
-                        };
-                        match (breach(&critical), breach(&warning)) {
-                            (Err(e), _) | (_, Err(e)) => {
-                                note = Some(e);
-                                Level::Unknown
-                            }
-                            (Ok(true), _) => Level::Critical,
-                            (_, Ok(true)) => Level::Warning,
-                            _ => Level::Ok,
-                        }
-                    }
+                let verdict = threshold::judge(value, warning.as_deref(), critical.as_deref());
+                let note = match &verdict.reason {
+                    Reason::NoValue => Some(match status {
+                        Some(s) if !s.ok => format!(
+                            "host not answering: {}",
+                            s.error.clone().unwrap_or_default()
+                        ),
+                        _ => "no value".to_string(),
+                    }),
+                    Reason::BadLimit { which, error } => Some(format!("{} {error}", which.name())),
+                    Reason::Within | Reason::Outside { .. } => None,
                 };
+                let level = verdict.status;
                 out.push(Check {
                     service: service.name.clone(),
                     field: field.clone(),
@@ -150,9 +83,9 @@ pub fn evaluate(config: &HostConfig, status: Option<&state::HostStatus>) -> Vec<
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Kept {
     /// The state notified (or first seen).
-    pub level: Option<Level>,
+    pub level: Option<Status>,
     /// The state seen this run and how many runs in a row.
-    pub seen: Option<Level>,
+    pub seen: Option<Status>,
     pub runs: u32,
 }
 
@@ -171,7 +104,7 @@ pub fn limits_path(dbdir: &Path) -> PathBuf {
 pub struct Change {
     pub host: Host,
     pub check: Check,
-    pub previous: Level,
+    pub previous: Status,
 }
 
 /// Moves `kept` on by this run's `checks` of `host`; returns the changes
@@ -188,9 +121,9 @@ pub fn advance(kept: &mut Limits, host: &Host, checks: &[Check], after: u32) -> 
             k.seen = Some(c.level);
             k.runs = 1;
         }
-        let previous = k.level.unwrap_or(Level::Ok);
+        let previous = k.level.unwrap_or(Status::Ok);
         if k.level != Some(c.level) && k.runs >= after.max(1) {
-            let first_ok = k.level.is_none() && c.level == Level::Ok;
+            let first_ok = k.level.is_none() && c.level == Status::Ok;
             k.level = Some(c.level);
             if !first_ok {
                 changes.push(Change {
@@ -212,12 +145,12 @@ pub fn message(ch: &Change) -> String {
         .map_or_else(|| "unknown".to_string(), |v| v.to_string());
     let mut text = format!(
         "{}: {} :: {} :: {} {} (was {}): {} = {}",
-        c.level.as_str(),
+        c.level.word(),
         ch.host.groups.join(";"),
         ch.host.name,
         c.service,
         c.label,
-        ch.previous.as_str(),
+        ch.previous.word(),
         c.field,
         value
     );
@@ -277,7 +210,7 @@ pub fn run(conf: &MasterConf) -> Report {
         };
         let checks = evaluate(&config, values.hosts.get(&state::host_key(host)));
         report.fields += checks.len();
-        report.problems += checks.iter().filter(|c| c.level != Level::Ok).count();
+        report.problems += checks.iter().filter(|c| c.level != Status::Ok).count();
         changes.extend(advance(&mut kept, host, &checks, after));
     }
     if let Err(e) = state::save(&path, &kept) {
@@ -309,8 +242,8 @@ fn notify(command: &str, text: &str, ch: &Change) -> Result<(), String> {
         .env("MUNIN_HOST", &ch.host.name)
         .env("MUNIN_PLUGIN", &ch.check.service)
         .env("MUNIN_FIELD", &ch.check.field)
-        .env("MUNIN_STATE", ch.check.level.as_str())
-        .env("MUNIN_PREVIOUS", ch.previous.as_str())
+        .env("MUNIN_STATE", ch.check.level.word())
+        .env("MUNIN_PREVIOUS", ch.previous.word())
         .stdin(std::process::Stdio::piped())
         .spawn()
         .map_err(|e| format!("{command:?}: {e}"))?;
@@ -343,10 +276,10 @@ fn notify(command: &str, text: &str, ch: &Change) -> Result<(), String> {
 
 /// `munin-master check`: one Nagios status line with perfdata, and the
 /// worst level of `host` (optionally one plugin's graphs).
-pub fn check(conf: &MasterConf, host: &Host, plugin: Option<&str>) -> (Level, String) {
+pub fn check(conf: &MasterConf, host: &Host, plugin: Option<&str>) -> (Status, String) {
     let Some(mut config) = state::load_config(&state::config_path(&conf.dbdir, host)) else {
         return (
-            Level::Unknown,
+            Status::Unknown,
             format!(
                 "UNKNOWN: {}: no state yet (has munin-master update run?)",
                 host.name
@@ -358,17 +291,17 @@ pub fn check(conf: &MasterConf, host: &Host, plugin: Option<&str>) -> (Level, St
         config.plugins.retain(|name, _| name == p);
         if config.plugins.is_empty() {
             return (
-                Level::Unknown,
+                Status::Unknown,
                 format!("UNKNOWN: {}: no plugin {p:?}", host.name),
             );
         }
     }
     let checks = evaluate(&config, values.hosts.get(&state::host_key(host)));
-    let worst = checks.iter().map(|c| c.level).max().unwrap_or(Level::Ok);
+    let worst = Status::worst(checks.iter().map(|c| c.level));
     let bad: Vec<String> = checks
         .iter()
-        .filter(|c| c.level != Level::Ok)
-        .map(|c| format!("{}.{} {}", c.service, c.field, c.level.as_str()))
+        .filter(|c| c.level != Status::Ok)
+        .map(|c| format!("{}.{} {}", c.service, c.field, c.level.word()))
         .collect();
     let summary = if bad.is_empty() {
         format!("{} fields within limits", checks.len())
@@ -388,7 +321,7 @@ pub fn check(conf: &MasterConf, host: &Host, plugin: Option<&str>) -> (Level, St
             ))
         })
         .collect();
-    let mut line = format!("{}: {}: {summary}", worst.as_str(), host.name);
+    let mut line = format!("{}: {}: {summary}", worst.word(), host.name);
     // Perfdata only when there is some: a bare `|` is not Nagios syntax.
     if !perf.is_empty() {
         line.push_str(" | ");
@@ -400,18 +333,6 @@ pub fn check(conf: &MasterConf, host: &Host, plugin: Option<&str>) -> (Level, St
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ranges() {
-        assert_eq!(range("80"), Some((None, Some(80.0))));
-        assert_eq!(range("10:90"), Some((Some(10.0), Some(90.0))));
-        assert_eq!(range("10:"), Some((Some(10.0), None)));
-        assert_eq!(range(":5"), Some((None, Some(5.0))));
-        assert_eq!(range("x"), None);
-        assert!(outside(91.0, (None, Some(90.0))));
-        assert!(outside(5.0, (Some(10.0), None)));
-        assert!(!outside(50.0, (Some(10.0), Some(90.0))));
-    }
 
     fn host() -> Host {
         Host {
@@ -427,7 +348,7 @@ mod tests {
         }
     }
 
-    fn check(level: Level) -> Check {
+    fn check(level: Status) -> Check {
         Check {
             service: "s".into(),
             field: "f".into(),
@@ -444,20 +365,20 @@ mod tests {
     fn changes_after_n_runs_and_no_first_ok() {
         let mut k = Limits::default();
         let h = host();
-        assert!(advance(&mut k, &h, &[check(Level::Ok)], 2).is_empty());
-        assert!(advance(&mut k, &h, &[check(Level::Ok)], 2).is_empty());
+        assert!(advance(&mut k, &h, &[check(Status::Ok)], 2).is_empty());
+        assert!(advance(&mut k, &h, &[check(Status::Ok)], 2).is_empty());
         assert!(
-            advance(&mut k, &h, &[check(Level::Warning)], 2).is_empty(),
+            advance(&mut k, &h, &[check(Status::Warning)], 2).is_empty(),
             "one breach is not two"
         );
-        let ch = advance(&mut k, &h, &[check(Level::Warning)], 2);
+        let ch = advance(&mut k, &h, &[check(Status::Warning)], 2);
         assert_eq!(ch.len(), 1);
         assert_eq!(
             (ch[0].previous, ch[0].check.level),
-            (Level::Ok, Level::Warning)
+            (Status::Ok, Status::Warning)
         );
         assert!(
-            advance(&mut k, &h, &[check(Level::Warning)], 2).is_empty(),
+            advance(&mut k, &h, &[check(Status::Warning)], 2).is_empty(),
             "told once"
         );
         assert!(message(&ch[0]).starts_with("WARNING: g :: h :: s f (was OK): f = 1, warning 80"));

@@ -7,6 +7,7 @@
 //! - [`layout`]: Munin's RRD file names, safe against names from the network.
 //! - [`plan`]: what a poll means on disk: each field's file, type and value.
 //! - [`store`]: creating and updating the RRD files through librrd.
+//! - [`librrd`]: librrd's C calls the rrd crate lacks, and their lock.
 //! - [`sinks`]: where values go: the workers, rrdcached, carbon.
 //! - [`rrdcached`]: rrdcached's batch protocol.
 //! - [`carbon`]: Graphite's plaintext protocol.
@@ -34,6 +35,7 @@ pub mod graphdef;
 pub mod html;
 pub mod keep;
 pub mod layout;
+pub mod librrd;
 pub mod limits;
 pub mod lock;
 pub mod pages;

@@ -9,9 +9,10 @@ use std::fmt::Write as _;
 
 use super::conf::Host;
 use super::graphdef::{Period, attr, drawn};
-use super::limits::{Check, Level};
+use super::limits::Check;
 use super::sitemap::{escape, graph_file, group_dir, host_dir, service_page, up};
 use super::state::{HostStatus, ServiceConfig};
+use crate::threshold::Status;
 
 /// The stylesheet, written to `static/style.css`: no external resources,
 /// graphs shrink to a phone's width.
@@ -39,7 +40,7 @@ pub struct HostSummary {
 }
 
 impl HostSummary {
-    fn count(&self, level: Level) -> usize {
+    fn count(&self, level: Status) -> usize {
         self.checks.iter().filter(|c| c.level == level).count()
     }
 
@@ -47,9 +48,9 @@ impl HostSummary {
     fn badge(&self, root: &str) -> String {
         let mut parts = Vec::new();
         for (level, class) in [
-            (Level::Critical, "critical"),
-            (Level::Warning, "warning"),
-            (Level::Unknown, "unknown"),
+            (Status::Critical, "critical"),
+            (Status::Warning, "warning"),
+            (Status::Unknown, "unknown"),
         ] {
             let n = self.count(level);
             if n > 0 {
@@ -149,7 +150,7 @@ pub fn index(hosts: &[HostSummary]) -> String {
         hosts.iter().filter_map(|h| h.host.groups.first()).collect();
     let problems: usize = hosts
         .iter()
-        .map(|h| h.checks.iter().filter(|c| c.level != Level::Ok).count())
+        .map(|h| h.checks.iter().filter(|c| c.level != Status::Ok).count())
         .sum();
     let _ = writeln!(
         body,
@@ -314,19 +315,14 @@ pub fn problems(hosts: &[HostSummary]) -> String {
     let mut rows = Vec::new();
     for h in hosts {
         for c in &h.checks {
-            if c.level != Level::Ok {
+            if c.level != Status::Ok {
                 rows.push((h, c));
             }
         }
     }
     rows.sort_by_key(|(h, c)| {
-        let rank = match c.level {
-            Level::Critical => 0,
-            Level::Warning => 1,
-            _ => 2,
-        };
         (
-            rank,
+            std::cmp::Reverse(c.level),
             h.host.name.clone(),
             c.service.clone(),
             c.field.clone(),
@@ -341,14 +337,14 @@ pub fn problems(hosts: &[HostSummary]) -> String {
         );
     }
     for (h, c) in &rows {
-        let class = c.level.as_str().to_ascii_lowercase();
+        let class = c.level.word().to_ascii_lowercase();
         let value = c
             .value
             .map_or_else(|| c.note.clone().unwrap_or_default(), |v| v.to_string());
         let _ = writeln!(
             body,
             "<tr><td class=\"{class}\">{}</td><td><a href=\"{dir}index.html\">{}</a></td><td><a href=\"{dir}{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            c.level.as_str(),
+            c.level.word(),
             escape(&h.host.name),
             service_page(&c.service),
             escape(&c.service),

@@ -1,13 +1,12 @@
 //! Drawing one PNG with librrd's `rrd_graph_v`.
 //!
 //! librrd's graph keeps global state (its error buffer, font cache), so
-//! calls in one process are serialised with the store's lock; parallelism
-//! comes from worker processes (see `workers`). librrd writes the image to
+//! calls in one process take turns (see `librrd`); parallelism comes from
+//! worker processes (see `workers`). librrd writes the image to
 //! a hidden temporary name that is renamed over the page's PNG, so a
 //! browser never loads half a picture. No fsync: a graph is redrawn from
 //! the RRDs, which are the data.
 
-use std::ffi::{CStr, CString, c_char, c_int};
 use std::path::Path;
 
 /// A graph to draw: librrd's arguments (after the file name) and where.
@@ -27,36 +26,9 @@ pub fn draw(job: &Draw) -> Result<(), String> {
     let file = tmp
         .to_str()
         .ok_or_else(|| fail("not a UTF-8 path".into()))?;
-    let mut words = vec!["graphv".to_string(), file.to_string()];
-    words.extend(job.args.iter().cloned());
-    let words: Vec<CString> = words
-        .into_iter()
-        .map(|a| CString::new(a).map_err(|e| fail(e.to_string())))
-        .collect::<Result<_, _>>()?;
-    let mut argv: Vec<*mut c_char> = words.iter().map(|a| a.as_ptr() as *mut c_char).collect();
-    {
-        let _turn = super::store::SERIAL
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        // SAFETY: argv points at NUL-terminated strings that outlive the
-        // call (librrd's getopt may permute the pointer array, which is
-        // ours); the returned info list is freed here; the error buffer is
-        // read before another librrd call, all under the lock.
-        unsafe {
-            rrd_sys::rrd_clear_error();
-            let info = rrd_sys::rrd_graph_v(argv.len() as c_int, argv.as_mut_ptr());
-            if info.is_null() {
-                let e = rrd_sys::rrd_get_error();
-                let message = if e.is_null() {
-                    "rrd_graph failed".to_string()
-                } else {
-                    CStr::from_ptr(e).to_string_lossy().into_owned()
-                };
-                let _ = std::fs::remove_file(&tmp);
-                return Err(fail(message));
-            }
-            rrd_sys::rrd_info_free(info);
-        }
+    if let Err(e) = super::librrd::graph(file, &job.args) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(fail(e));
     }
     std::fs::rename(&tmp, &job.png).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);

@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use axum::Router;
 use axum::body::Body;
@@ -166,7 +166,7 @@ async fn get(State(site): State<Arc<Site>>, uri: Uri) -> Response {
     if let Some(k) = current.graphs.get(&rel)
         && let Err(e) = refresh(&site, &current, k, &path).await
     {
-        eprintln!("munin-master serve: {rel}: {e}");
+        tracing::error!("{rel}: {e}");
     }
     let kind = match rel.rsplit('.').next() {
         Some("html") => "text/html; charset=utf-8",
@@ -185,12 +185,8 @@ async fn refresh(site: &Site, current: &Current, k: &Known, path: &Path) -> Resu
     let conf = &current.conf;
     let host = &conf.hosts[k.host];
     let answered = current.answered[k.host];
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let drawn = mtime(path)
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map(|d| d.as_secs());
+    let now = crate::clock::now();
+    let drawn = mtime(path).map(crate::clock::since_epoch);
     let due = match drawn {
         None => true,
         Some(at) => html::moved(at, answered, k.period, k.step),
@@ -234,7 +230,7 @@ pub async fn run(conf_path: PathBuf, port: u16, workers: usize) -> Result<(), St
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    eprintln!("munin-master serve: http://{addr}/");
+    tracing::info!("serving http://{addr}/");
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -20,6 +20,53 @@ const MAX_LINE: usize = 64 * 1024;
 /// Most lines in one reply.
 const MAX_LINES: usize = 100_000;
 
+/// Why the poll of one node failed. `update` counts timeouts apart from
+/// other failures, so the kind is a type, never read back from the text
+/// (which begins with the host's name).
+#[derive(Debug, thiserror::Error)]
+#[error("{peer}: {failure}")]
+pub struct PollError {
+    /// `name (address:port)`.
+    pub peer: String,
+    pub failure: Failure,
+}
+
+impl PollError {
+    /// Whether the node ran out of time (to connect, or for the session)
+    /// rather than failing outright.
+    pub fn timed_out(&self) -> bool {
+        matches!(
+            self.failure,
+            Failure::ConnectTimeout(_) | Failure::ReplyTimeout | Failure::SendTimeout
+        )
+    }
+}
+
+/// What went wrong with a node.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error("no connection within {} s", .0.as_secs_f64())]
+    ConnectTimeout(Duration),
+    #[error("cannot connect: {0}")]
+    Connect(std::io::Error),
+    #[error("no complete reply before the deadline")]
+    ReplyTimeout,
+    #[error("could not send before the deadline")]
+    SendTimeout,
+    #[error("closed the connection")]
+    Closed,
+    #[error("{0}")]
+    Io(std::io::Error),
+    #[error("sent a line over {MAX_LINE} bytes")]
+    LineTooLong,
+    #[error("{0}: reply over {MAX_LINES} lines")]
+    TooManyLines(String),
+    #[error("not a munin node: {0:?}")]
+    NotMunin(String),
+    #[error("listed a plugin name that cannot be stored: {0:?}")]
+    BadPluginName(String),
+}
+
 /// What one host gave.
 #[derive(Debug, Default)]
 pub struct HostReply {
@@ -38,13 +85,20 @@ struct Conn {
 }
 
 impl Conn {
-    async fn line(&mut self) -> Result<String, String> {
+    fn fail(&self, failure: Failure) -> PollError {
+        PollError {
+            peer: self.peer.clone(),
+            failure,
+        }
+    }
+
+    async fn line(&mut self) -> Result<String, PollError> {
         let mut buf = Vec::new();
         let read = async {
             loop {
-                let chunk = self.r.fill_buf().await.map_err(|e| e.to_string())?;
+                let chunk = self.r.fill_buf().await.map_err(Failure::Io)?;
                 if chunk.is_empty() {
-                    return Err("closed the connection".to_string());
+                    return Err(Failure::Closed);
                 }
                 match chunk.iter().position(|b| *b == b'\n') {
                     Some(i) => {
@@ -57,20 +111,15 @@ impl Conn {
                         buf.extend_from_slice(chunk);
                         self.r.consume(n);
                         if buf.len() > MAX_LINE {
-                            return Err(format!("sent a line over {MAX_LINE} bytes"));
+                            return Err(Failure::LineTooLong);
                         }
                     }
                 }
             }
         };
         match tokio::time::timeout_at(self.deadline, read).await {
-            Ok(r) => r.map_err(|e| format!("{}: {e}", self.peer))?,
-            Err(_) => {
-                return Err(format!(
-                    "{}: no complete reply before the deadline",
-                    self.peer
-                ));
-            }
+            Ok(r) => r.map_err(|f| self.fail(f))?,
+            Err(_) => return Err(self.fail(Failure::ReplyTimeout)),
         }
         if buf.ends_with(b"\r") {
             buf.pop();
@@ -78,17 +127,17 @@ impl Conn {
         Ok(String::from_utf8_lossy(&buf).into_owned())
     }
 
-    async fn send(&mut self, cmd: &str) -> Result<(), String> {
+    async fn send(&mut self, cmd: &str) -> Result<(), PollError> {
         let line = format!("{cmd}\n");
         let write = self.w.write_all(line.as_bytes());
         match tokio::time::timeout_at(self.deadline, write).await {
-            Ok(r) => r.map_err(|e| format!("{}: {e}", self.peer)),
-            Err(_) => Err(format!("{}: could not send before the deadline", self.peer)),
+            Ok(r) => r.map_err(|e| self.fail(Failure::Io(e))),
+            Err(_) => Err(self.fail(Failure::SendTimeout)),
         }
     }
 
     /// Lines up to the `.` that ends a multi-line reply.
-    async fn dot(&mut self, cmd: &str) -> Result<Vec<String>, String> {
+    async fn dot(&mut self, cmd: &str) -> Result<Vec<String>, PollError> {
         self.send(cmd).await?;
         let mut lines = Vec::new();
         loop {
@@ -97,10 +146,7 @@ impl Conn {
                 return Ok(lines);
             }
             if lines.len() >= MAX_LINES {
-                return Err(format!(
-                    "{}: {cmd}: reply over {MAX_LINES} lines",
-                    self.peer
-                ));
+                return Err(self.fail(Failure::TooManyLines(cmd.to_string())));
             }
             lines.push(l);
         }
@@ -108,14 +154,18 @@ impl Conn {
 }
 
 /// Polls `host`: connect within `connect`, everything within `total`.
-pub async fn poll(host: &Host, connect: Duration, total: Duration) -> Result<HostReply, String> {
+pub async fn poll(host: &Host, connect: Duration, total: Duration) -> Result<HostReply, PollError> {
     let peer = format!("{} ({}:{})", host.name, host.address, host.port);
     let deadline = Instant::now() + total;
     let addr = format!("{}:{}", host.address, host.port);
+    let fail = |failure| PollError {
+        peer: peer.clone(),
+        failure,
+    };
     let stream = tokio::time::timeout(connect.min(total), TcpStream::connect(&addr))
         .await
-        .map_err(|_| format!("{peer}: no connection within {} s", connect.as_secs_f64()))?
-        .map_err(|e| format!("{peer}: cannot connect: {e}"))?;
+        .map_err(|_| fail(Failure::ConnectTimeout(connect)))?
+        .map_err(|e| fail(Failure::Connect(e)))?;
     let _ = stream.set_nodelay(true);
     let (r, w) = stream.into_split();
     let mut c = Conn {
@@ -127,7 +177,7 @@ pub async fn poll(host: &Host, connect: Duration, total: Duration) -> Result<Hos
     let banner = c.line().await?;
     let node_name = banner
         .strip_prefix("# munin node at ")
-        .ok_or_else(|| format!("{}: not a munin node: {banner:?}", c.peer))?
+        .ok_or_else(|| c.fail(Failure::NotMunin(banner.clone())))?
         .trim()
         .to_string();
     c.send("cap multigraph dirtyconfig").await?;
@@ -150,10 +200,7 @@ pub async fn poll(host: &Host, connect: Duration, total: Duration) -> Result<Hos
     };
     for plugin in listed.split_whitespace() {
         if super::layout::service_part(plugin).is_err() || plugin.contains('.') {
-            return Err(format!(
-                "{}: listed a plugin name that cannot be stored: {plugin:?}",
-                c.peer
-            ));
+            return Err(c.fail(Failure::BadPluginName(plugin.to_string())));
         }
         let config = c.dot(&format!("config {plugin}")).await?;
         let mut parsed = reply::parse(plugin, &config);

@@ -11,7 +11,7 @@
 //! history. Every call blocks: callers run this on a blocking thread.
 
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use rrd::ConsolidationFn;
 use rrd::ops::create::{self, Archive, DataSource, DataSourceName};
@@ -19,9 +19,6 @@ use rrd::ops::update::{self, BatchTime, Datum};
 
 use super::layout::DsType;
 use super::plan::FieldPlan;
-
-/// Serialises librrd's create and tune calls (see `create_file`).
-pub static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// (resolution, span) of the archives, in seconds, as Munin's "normal".
 const ARCHIVES: [(u64, u64); 4] = [
@@ -185,7 +182,7 @@ fn create_file(f: &FieldPlan, step: u64, start: u64) -> Result<(), String> {
     // librrd's create is not safe to run from two threads at once (seen:
     // "min must be less than max" for a valid `0:U` under concurrency), so
     // creates take turns; updates (`rrd_update_r`) run in parallel.
-    let _turn = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let _turn = super::librrd::turn();
     let made = create::create(
         &tmp,
         UNIX_EPOCH + Duration::from_secs(start),
@@ -207,13 +204,6 @@ fn create_file(f: &FieldPlan, step: u64, start: u64) -> Result<(), String> {
         let _ = std::fs::remove_file(&tmp);
     }
     made
-}
-
-/// Seconds since the epoch now.
-pub fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 #[cfg(test)]

@@ -3,10 +3,9 @@
 //! Called only for plugins whose config hash changed (see `state`), so an
 //! unchanged fleet costs no `info` read per file.
 //!
-//! The rrd crate wraps no tune, so this calls librrd's `rrd_tune` with
-//! the arguments `rrdtool tune` would pass it.
+//! The rrd crate wraps no tune, so this calls librrd's `rrd_tune` (see
+//! `librrd`) with the arguments `rrdtool tune` would pass it.
 
-use std::ffi::{CStr, CString, c_char, c_int};
 use std::path::Path;
 
 use rrd::ops::info::{InfoValue, info};
@@ -33,37 +32,12 @@ pub fn tune(path: &Path, min: Option<f64>, max: Option<f64>) -> Result<bool, Str
     }
     let file = path.to_str().ok_or("not a UTF-8 path")?;
     let args = [
-        "tune".to_string(),
-        file.to_string(),
         "--minimum".to_string(),
         format!("42:{}", text(min)),
         "--maximum".to_string(),
         format!("42:{}", text(max)),
     ];
-    let args: Vec<CString> = args
-        .iter()
-        .map(|a| CString::new(a.as_str()).map_err(|e| e.to_string()))
-        .collect::<Result<_, _>>()?;
-    let mut argv: Vec<*mut c_char> = args.iter().map(|a| a.as_ptr() as *mut c_char).collect();
-    let _turn = super::store::SERIAL
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    // SAFETY: argv points at NUL-terminated strings that outlive the call;
-    // librrd reads them (getopt may permute the pointer array, which is
-    // ours) and reports errors through its own error buffer, read before
-    // the next librrd call on this thread (calls are serialised above).
-    unsafe {
-        rrd_sys::rrd_clear_error();
-        if rrd_sys::rrd_tune(argv.len() as c_int, argv.as_mut_ptr()) != 0 {
-            let e = rrd_sys::rrd_get_error();
-            let message = if e.is_null() {
-                "rrd_tune failed".to_string()
-            } else {
-                CStr::from_ptr(e).to_string_lossy().into_owned()
-            };
-            return Err(message);
-        }
-    }
+    super::librrd::tune(file, &args)?;
     Ok(true)
 }
 

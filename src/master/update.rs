@@ -16,7 +16,6 @@ use super::selfstats;
 use super::session;
 use super::sinks::Sinks;
 use super::state::{self, HostStatus};
-use super::store;
 use super::workers::Pool;
 
 /// How to run.
@@ -30,8 +29,8 @@ pub struct Options {
     pub only_host: Option<String>,
     /// Store worker processes (see `workers`); 0 stores in this process.
     pub store_workers: usize,
-    /// Show nodes done/total on stderr while running (a terminal).
-    pub progress: bool,
+    /// Counts the hosts done, for a caller showing progress.
+    pub done: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// What a run did, for the summary line.
@@ -124,13 +123,8 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
         .filter(|h| opts.only_host.as_ref().is_none_or(|n| *n == h.name))
         .cloned()
         .collect();
-    let total = hosts.len();
-    let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let ticker = opts
-        .progress
-        .then(|| tokio::spawn(progress(done.clone(), total)));
     for (i, host) in hosts.into_iter().enumerate() {
-        let done = done.clone();
+        let done = opts.done.clone();
         let (limit, opts, dbdir) = (limit.clone(), opts.clone(), conf.dbdir.clone());
         let sinks = sinks.clone();
         let step = u64::from(host.update_rate.unwrap_or(conf.update_rate));
@@ -139,7 +133,7 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
                 let _permit = limit.acquire_owned().await;
                 session::poll(&host, opts.connect, opts.total).await
             };
-            let now = store::now();
+            let now = crate::clock::now();
             let plan = polled.map(|reply| plan::plan(&dbdir, &host, reply));
             let sinks = sinks.as_ref().as_ref();
             let result = keep::keep(host, plan, sinks, &dbdir, step, now).await;
@@ -155,10 +149,6 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
         }
     }
     results.sort_by_key(|(i, _)| *i);
-    if let Some(t) = ticker {
-        t.abort();
-        eprint!("\r\x1b[K");
-    }
     let mut results: Vec<HostResult> = results.into_iter().map(|(_, r)| r).collect();
     let mut s = Summary::default();
     for r in &results {
@@ -166,7 +156,7 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
             Ok(_) => s.hosts_ok += 1,
             Err(e) => {
                 s.hosts_failed += 1;
-                if e.contains("deadline") || e.contains("no connection within") {
+                if e.timed_out() {
                     s.hosts_timed_out += 1;
                 }
             }
@@ -194,7 +184,17 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
         let me = me.clone();
         let step = u64::from(conf.update_rate);
         let p = plan::plan(&conf.dbdir, &me, selfstats::reply(&s));
-        results.push(keep::keep(me, Ok(p), Some(sinks), &conf.dbdir, step, store::now()).await);
+        results.push(
+            keep::keep(
+                me,
+                Ok(p),
+                Some(sinks),
+                &conf.dbdir,
+                step,
+                crate::clock::now(),
+            )
+            .await,
+        );
     }
     if let Some(carbon) = Arc::into_inner(sinks).flatten().and_then(|s| s.carbon) {
         let dropped: usize = results.iter().map(|r| r.carbon_dropped).sum();
@@ -240,14 +240,4 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
     }
     s.errors = errors;
     (results, s)
-}
-
-/// On a terminal: `nodes done/total`, redrawn in place five times a second.
-async fn progress(done: Arc<std::sync::atomic::AtomicUsize>, total: usize) {
-    let mut tick = tokio::time::interval(Duration::from_millis(200));
-    loop {
-        tick.tick().await;
-        let n = done.load(std::sync::atomic::Ordering::Relaxed);
-        eprint!("\rmunin-master: {n}/{total} nodes done\x1b[K");
-    }
 }

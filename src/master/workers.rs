@@ -147,8 +147,8 @@ impl Pool {
                     tokio::spawn(work(i, child, stdin, stdout, rx.clone()));
                 }
                 Err(e) => {
-                    eprintln!(
-                        "munin-master: cannot start worker {}: {e}; working in this process",
+                    tracing::warn!(
+                        "cannot start worker {}: {e}; working in this process",
                         exe.display()
                     );
                     break;
@@ -177,8 +177,8 @@ impl Pool {
                     {
                         return a;
                     }
-                    Ok(Ok(_)) => eprintln!("munin-master: worker: wrong answer; working here"),
-                    Ok(Err(e)) => eprintln!("munin-master: {e}; working here"),
+                    Ok(Ok(_)) => tracing::warn!("worker: wrong answer; working here"),
+                    Ok(Err(e)) => tracing::warn!("{e}; working here"),
                     Err(_) => {}
                 }
             }

@@ -59,6 +59,11 @@ impl Registry {
             })?;
         let (conf, diagnostics) = settings.plugin_conf();
         let specs: Vec<PluginSpec> = names.iter().map(|n| settings.spec(n, &conf)).collect();
+        for spec in &specs {
+            if let Some(why) = crate::plugin::reach::unreachable(spec) {
+                tracing::warn!(plugin = %spec.name, "{why}");
+            }
+        }
         let reports = run_configs(specs.clone(), runner).await;
         let fqdn = settings.fqdn.to_lowercase();
         let mut registry = Registry::default();

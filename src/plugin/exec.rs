@@ -143,7 +143,12 @@ impl Runner {
         let spawned = match started_child {
             Ok((_, s)) => s,
             Err(e) => {
-                let why = format!("cannot start {}: {e}", argv[0]);
+                let mut why = format!("cannot start {}: {e}", argv[0]);
+                if e.kind() == std::io::ErrorKind::PermissionDenied
+                    && let Some(reason) = super::reach::unreachable(spec)
+                {
+                    why = format!("{why}: {reason}");
+                }
                 return report(Outcome::Error(why), Vec::new());
             }
         };

@@ -7,6 +7,7 @@
 //! - [`exec`]: running one plugin with its timeout, output cap and clean-up.
 //! - [`output`]: turning plugin output into protocol lines.
 //! - [`spawn`]: starting the child process cheaply, as the plugin's user.
+//! - [`reach`]: whether a plugin's user can reach its file, to say why not.
 //! - [`reaper`]: reaping the orphans plugins leave behind.
 //!
 //! A [`PluginSpec`] is everything needed to run one plugin, prepared once when
@@ -18,6 +19,7 @@ pub mod env;
 pub mod exec;
 pub mod identity;
 pub mod output;
+pub mod reach;
 pub mod reaper;
 pub mod spawn;
 

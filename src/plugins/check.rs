@@ -6,7 +6,7 @@
 //! The limits are the ones the plugin declares in `config` (which is where
 //! core plugins put `env.warning`, `env.<field>_warning` and their
 //! defaults), else `env.<field>_warning` / `env.<field>_critical`. A limit
-//! is Munin's: `max`, `min:max`, `min:` or `:max`. As munin-limits does,
+//! is Munin's range, judged by `crate::threshold` as the master judges it. As munin-limits does,
 //! limits apply to what the RRD stores: per-second rates for `DERIVE`,
 //! `COUNTER` and `ABSOLUTE` fields (measured here over two fetches a
 //! moment apart) and before any `cdef`.
@@ -16,71 +16,8 @@ use std::time::{Duration, Instant};
 
 use super::{Context, Mode, Plugin, run};
 
-/// A Munin limit: the value must lie within `lo..=hi`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Range {
-    pub lo: Option<f64>,
-    pub hi: Option<f64>,
-}
-
-impl Range {
-    /// `max`, `min:max`, `min:` or `:max`.
-    pub fn parse(s: &str) -> Option<Range> {
-        let bound = |b: &str| -> Option<Option<f64>> {
-            let b = b.trim();
-            if b.is_empty() {
-                Some(None)
-            } else {
-                b.parse::<f64>().ok().filter(|x| x.is_finite()).map(Some)
-            }
-        };
-        let r = match s.split_once(':') {
-            Some((lo, hi)) => Range {
-                lo: bound(lo)?,
-                hi: bound(hi)?,
-            },
-            None => Range {
-                lo: None,
-                hi: Some(bound(s)??),
-            },
-        };
-        (r.lo.is_some() || r.hi.is_some()).then_some(r)
-    }
-
-    pub fn contains(&self, v: f64) -> bool {
-        self.lo.is_none_or(|lo| v >= lo) && self.hi.is_none_or(|hi| v <= hi)
-    }
-}
-
-/// The outcome, ordered by severity except that UNKNOWN ranks between
-/// WARNING and CRITICAL (as Nagios orders them when combining).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Ok = 0,
-    Warning = 1,
-    Critical = 2,
-    Unknown = 3,
-}
-
-impl Status {
-    fn rank(self) -> u8 {
-        match self {
-            Status::Ok => 0,
-            Status::Warning => 1,
-            Status::Unknown => 2,
-            Status::Critical => 3,
-        }
-    }
-
-    fn word(self) -> &'static str {
-        match self {
-            Status::Ok => "OK",
-            Status::Warning => "WARNING",
-            Status::Critical => "CRITICAL",
-            Status::Unknown => "UNKNOWN",
-        }
-    }
-}
+pub use crate::threshold::Status;
+use crate::threshold::{Reason, judge};
 
 /// (multigraph section, field): the section is empty for plain plugins.
 type Key = (String, String);
@@ -217,33 +154,20 @@ pub fn check(plugin: &dyn Plugin, cx: &Context, pause: Duration) -> (Status, Str
             w.unwrap_or(""),
             c.unwrap_or("")
         ));
-        let mut judge = |level: Status, limit: Option<&str>, what: &str| -> bool {
-            let Some(limit) = limit else { return false };
-            let Some(range) = Range::parse(limit) else {
-                problems.push(format!("{label}: {what} limit {limit:?} is not min:max"));
-                raise(&mut status, Status::Unknown);
-                return true;
-            };
-            match v {
-                None => {
-                    problems.push(format!("{label}: no value"));
-                    raise(&mut status, Status::Unknown);
-                    true
-                }
-                Some(x) if !range.contains(x) => {
-                    problems.push(format!(
-                        "{label}={} outside {what} {limit}",
-                        super::perl_number(x)
-                    ));
-                    raise(&mut status, level);
-                    true
-                }
-                Some(_) => false,
+        let verdict = judge(v, w, c);
+        match &verdict.reason {
+            Reason::Within => {}
+            Reason::NoValue => problems.push(format!("{label}: no value")),
+            Reason::Outside { which, limit } => problems.push(format!(
+                "{label}={} outside {} {limit}",
+                v.map_or("U".to_string(), super::perl_number),
+                which.name()
+            )),
+            Reason::BadLimit { which, error } => {
+                problems.push(format!("{label}: {} {error}", which.name()))
             }
-        };
-        if !judge(Status::Critical, c, "critical") {
-            judge(Status::Warning, w, "warning");
         }
+        status = status.max(verdict.status);
     }
     let summary = match (status, limited.len()) {
         (Status::Ok, 0) => "no warning or critical limits set".to_string(),
@@ -258,54 +182,9 @@ pub fn check(plugin: &dyn Plugin, cx: &Context, pause: Duration) -> (Status, Str
     (status, format!("{name} {}: {summary}{perf}", status.word()))
 }
 
-fn raise(status: &mut Status, to: Status) {
-    if to.rank() > status.rank() {
-        *status = to;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn munin_limits() {
-        let r = |s: &str| Range::parse(s);
-        assert_eq!(
-            r("92"),
-            Some(Range {
-                lo: None,
-                hi: Some(92.0)
-            })
-        );
-        assert_eq!(
-            r("0:3"),
-            Some(Range {
-                lo: Some(0.0),
-                hi: Some(3.0)
-            })
-        );
-        assert_eq!(
-            r(":5"),
-            Some(Range {
-                lo: None,
-                hi: Some(5.0)
-            })
-        );
-        assert_eq!(
-            r("-1:"),
-            Some(Range {
-                lo: Some(-1.0),
-                hi: None
-            })
-        );
-        for bad in ["", ":", "abc", "1:x", "nan"] {
-            assert_eq!(r(bad), None, "{bad:?}");
-        }
-        let within = r("0:3").unwrap();
-        assert!(within.contains(0.0) && within.contains(3.0));
-        assert!(!within.contains(3.01) && !within.contains(-0.1));
-    }
 
     #[test]
     fn rates_as_the_rrd_stores_them() {

@@ -35,7 +35,7 @@ pub fn awk_number(x: f64) -> String {
     if x.fract() == 0.0 && x.abs() < 1e16 {
         format!("{x:.0}")
     } else {
-        crate::tahoe::pyfmt::format_g(x, 6)
+        crate::numfmt::format_g(x, 6)
     }
 }
 

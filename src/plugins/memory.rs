@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use super::{Autoconf, Context, Plugin, Result, field, lines, missing};
+use super::{Autoconf, Context, Plugin, Result, field, lines, missing, perl_number};
 
 pub struct Memory;
 
@@ -301,11 +301,6 @@ fn adjust(value: &str, base: Option<u64>) -> Option<String> {
     }
     out.push_str(rest);
     Some(out)
-}
-
-/// Perl's default number output (`%.15g`).
-fn perl_number(x: f64) -> String {
-    crate::tahoe::pyfmt::format_g(x, 15)
 }
 
 impl Plugin for Memory {

@@ -273,10 +273,7 @@ pub fn clean_fieldname(name: &str) -> String {
     if out == "root" { "__root".into() } else { out }
 }
 
-/// A number as Perl prints it by default (`%.15g`, integers plainly).
-pub fn perl_number(x: f64) -> String {
-    crate::tahoe::pyfmt::format_g(x, 15)
-}
+pub use crate::numfmt::perl_number;
 
 /// A value copied from a kernel file, or `U` (unknown) when it is not a
 /// number: a damaged file must not put garbage on the wire.

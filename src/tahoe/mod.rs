@@ -4,7 +4,6 @@
 //! - [`pickle`]: the plain-data pickle decoder (protocols 0 to 5).
 //! - [`json`]: the `stats.json` reader.
 //! - [`snapshot`]: reading a snapshot file, by content.
-//! - [`pyfmt`]: Python 2 `%s` formatting of values.
 //! - [`graphs`]: the lookup table of graphs by plugin name.
 //! - [`render`]: config and fetch output of snapshot graphs.
 //! - [`disk`]: the per-node graphs that read base directories and /proc.
@@ -15,7 +14,6 @@ pub mod graphs;
 pub mod json;
 pub mod pickle;
 pub mod plugin;
-pub mod pyfmt;
 pub mod render;
 pub mod snapshot;
 pub mod value;

@@ -183,7 +183,7 @@ impl<'s> Val<'s> {
 
     /// Python 2's `%s` of a scalar; `None` for containers.
     pub fn percent_s(&self) -> Option<Cow<'s, [u8]>> {
-        use super::pyfmt::float_str;
+        use crate::numfmt::float_str;
         Some(match self.node() {
             Node::None => Cow::Borrowed(b"None"),
             Node::Bool(true) => Cow::Borrowed(b"True"),

@@ -11,6 +11,7 @@ pub mod client;
 pub mod fleet;
 pub mod gatherer;
 pub mod real_node;
+pub mod stage;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -21,12 +22,13 @@ use std::time::{Duration, Instant};
 
 pub use client::Client;
 
-/// `tests/fixtures/<rel>`.
+/// `tests/fixtures/<rel>`, in the copy every plugin user can reach
+/// (see [`stage`]).
 pub fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(rel)
+    stage::root().join("fixtures").join(rel)
 }
+
+pub use stage::bin;
 
 /// Whether a dependency is present; see the module docs.
 pub fn require(what: &str, present: bool) -> bool {

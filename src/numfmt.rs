@@ -1,7 +1,14 @@
-//! Python 2's `str()` of a float, as the original plugin printed values
-//! through `%s`: 12 significant digits, `.0` added to whole numbers,
-//! exponent form below 1e-4 and from 1e12 on. (The rest of `%s` is in
-//! [`super::value::Val::percent_s`].)
+//! Numbers printed the way the programs we replace printed them, byte for
+//! byte, because the text reaches RRD files, graphs and diffs against the
+//! originals: Perl's default output (Munin's plugins and master) and
+//! Python 2's `str()` of a float (the Tahoe-LAFS plugins' `%s`; the rest of
+//! `%s` is in `tahoe::value::Val::percent_s`). Both are C's `%g` at some
+//! precision.
+
+/// A number as Perl prints it by default: `%.15g` (integers plainly).
+pub fn perl_number(x: f64) -> String {
+    format_g(x, 15)
+}
 
 /// Python 2's `str(float)`: `%.12g`, plus `.0` when that looks like an integer.
 pub fn float_str(x: f64) -> String {

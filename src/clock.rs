@@ -1,0 +1,38 @@
+//! Wall-clock time as Munin counts it: seconds since the Unix epoch. One
+//! definition for every part (a clock set before 1970 reads as 0, which
+//! no caller has to handle).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Whole seconds since the epoch.
+pub fn now() -> u64 {
+    since_epoch(SystemTime::now())
+}
+
+/// Seconds since the epoch with their fraction (the gatherer's sample
+/// times, as Tahoe-LAFS stamps them).
+pub fn now_f64() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Whole seconds from the epoch to `t` (a file's mtime, say).
+pub fn since_epoch(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn before_the_epoch_is_zero() {
+        assert_eq!(
+            since_epoch(UNIX_EPOCH - std::time::Duration::from_secs(5)),
+            0
+        );
+        assert!(now() > 1_700_000_000);
+        assert!(now_f64() >= now() as f64);
+    }
+}
