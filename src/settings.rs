@@ -15,11 +15,11 @@ use anyhow::{Context, Result};
 use crate::config::Diagnostic;
 use crate::config::node_conf::{self, NodeConfig};
 use crate::config::plugin_conf::PluginConf;
-use crate::plugin::PluginSpec;
-use crate::plugin::discover::Filter;
-use crate::plugin::env::{BaseEnv, EnvParams};
-use crate::plugin::exec::Runner;
-use crate::plugin::identity::{self, Defaults};
+use crate::runner::PluginSpec;
+use crate::runner::discover::Filter;
+use crate::runner::env::{BaseEnv, EnvParams};
+use crate::runner::exec::Runner;
+use crate::runner::identity::{self, Defaults};
 
 /// Plugin timeout when neither plugin-conf.d nor munin-node.conf sets one.
 pub const DEFAULT_PLUGIN_TIMEOUT: Duration = Duration::from_secs(60);
@@ -149,7 +149,7 @@ impl Settings {
         let path = self.servicedir.join(name);
         PluginSpec {
             name: name.to_string(),
-            builtin: crate::plugin::builtin::detect(name, &path, &section),
+            builtin: crate::runner::builtin::detect(name, &path, &section),
             identity: identity::resolve(name, &section, &self.defaults, self.as_root),
             timeout: section.timeout.unwrap_or(self.plugin_timeout),
             path,

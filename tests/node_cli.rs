@@ -194,3 +194,46 @@ fn embedded_config_is_valid_and_documented() {
     }
     let _ = fixture("node");
 }
+
+/// Issue 14: a clone under /root (mode 700) left every plugin forked as
+/// `nobody` failing with a bare "Permission denied". The node now names
+/// the directory that stops the plugin's user, at start and on each run.
+#[test]
+fn issue14_a_plugin_its_user_cannot_reach_is_named_with_the_blocking_directory() {
+    if !crate::support::require("root", crate::support::is_root()) {
+        return;
+    }
+    let dir = tree();
+    let private = dir.path().join("home");
+    std::fs::create_dir(&private).unwrap();
+    write_plugin(&private, "hidden", 3);
+    std::os::unix::fs::symlink(private.join("hidden"), dir.path().join("plugins/hidden")).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let state = dir.path().join("state");
+    let node = run_with_config(
+        dir,
+        &format!(
+            "host 127.0.0.1\nport 0\nhost_name t.example\nplugin_state_dir {}\n",
+            state.display()
+        ),
+    )
+    .unwrap();
+    let why = format!(
+        "user nobody cannot reach {}",
+        node.dir.path().join("plugins/hidden").display()
+    );
+    let blocker = format!("{} is mode 700", private.display());
+    let log = node.log();
+    assert!(log.contains(&why) && log.contains(&blocker), "{log}");
+    // Served (its config failed, as on Debian's node), and each run says why.
+    let (mut c, _) = node.connect();
+    assert_eq!(c.dot("fetch hidden"), "# Bad exit\n.\n");
+    assert!(
+        node.wait_for_log(
+            &format!("Permission denied (os error 13): {why}"),
+            Duration::from_secs(5)
+        ),
+        "{}",
+        node.log()
+    );
+}

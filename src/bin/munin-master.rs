@@ -14,12 +14,12 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use munin_rs::master::conf::MasterConf;
-use munin_rs::master::html;
 use munin_rs::master::limits;
 use munin_rs::master::lock;
-use munin_rs::master::serve;
+use munin_rs::master::site::html;
+use munin_rs::master::site::serve;
+use munin_rs::master::store::workers;
 use munin_rs::master::update::{self, Options};
-use munin_rs::master::workers;
 use tracing::level_filters::LevelFilter;
 
 #[derive(Parser)]
@@ -112,7 +112,7 @@ struct Common {
 
 fn main() -> ExitCode {
     // Keeps the exported PNG settings hook linked in (see build.rs).
-    std::hint::black_box(munin_rs::master::pngfast::png_write_info as *const ());
+    std::hint::black_box(munin_rs::master::site::pngfast::png_write_info as *const ());
     // With TZ unset, glibc's localtime() stats /etc/localtime on every
     // call, and librrd calls it for every axis label: 3% of a graph's
     // time went to that stat. ":/etc/localtime" is what unset means, and

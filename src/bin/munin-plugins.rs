@@ -25,7 +25,6 @@ Or symlink munin-plugins into a munin plugin directory under a plugin name.
 ";
 
 fn main() -> ExitCode {
-    munin_rs::logging::init_cli("munin-plugins", tracing::level_filters::LevelFilter::WARN);
     let mut args: Vec<String> = std::env::args().collect();
     let argv0 = args.remove(0);
     let env = Env::from_process();

@@ -9,8 +9,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use munin_rs::plugin::discover::is_plugin_name;
-use munin_rs::plugin::exec::{Outcome, RunRequest};
+use munin_rs::runner::discover::is_plugin_name;
+use munin_rs::runner::exec::{Outcome, RunRequest};
 use munin_rs::settings::{Overrides, Settings};
 
 /// Run one Munin plugin the way munin-node does.

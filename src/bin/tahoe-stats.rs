@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use munin_rs::tahoe::plugin::{Invocation, run};
 
 fn main() -> ExitCode {
-    munin_rs::logging::init_cli("tahoe-stats", tracing::level_filters::LevelFilter::WARN);
     let mut args = std::env::args_os().map(|a| a.to_string_lossy().into_owned());
     let argv0 = args.next().unwrap_or_default();
     let now = munin_rs::clock::now_f64();

@@ -11,7 +11,7 @@ use clap::Parser;
 
 use super::provider::Provider;
 
-/// Where the snapshot goes by default: where plugin-conf.d/tahoe points
+/// Where the snapshot goes by default: where etc/plugin-conf.d/tahoe points
 /// the tahoe-stats plugins.
 pub const DEFAULT_STATSFILE: &str = "/var/lib/munin-rs/stats.pickle";
 

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::conf::{Host, MasterConf};
+use super::site::graphdef;
 use super::state::{self, HostConfig, Values};
 use crate::threshold::{self, Reason, Status};
 
@@ -39,7 +40,7 @@ pub fn evaluate(config: &HostConfig, status: Option<&state::HostStatus>) -> Vec<
     for plugin in config.plugins.values() {
         for service in &plugin.services {
             for (field, attrs) in &service.fields {
-                let attr = |k: &str| super::graphdef::attr(attrs, k).map(str::to_string);
+                let attr = |k: &str| graphdef::attr(attrs, k).map(str::to_string);
                 let (warning, critical) = (attr("warning"), attr("critical"));
                 if warning.is_none() && critical.is_none() {
                     continue;

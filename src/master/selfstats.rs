@@ -7,9 +7,9 @@
 //! the rest.
 
 use super::conf::{Host, MasterConf};
-use super::reply;
-use super::session::HostReply;
 use super::update::Summary;
+use crate::master::poll::reply;
+use crate::master::poll::session::HostReply;
 
 /// The group the master's own host is listed under.
 pub const GROUP: &str = "munin-master";
@@ -117,7 +117,7 @@ pub fn reply(s: &Summary) -> HostReply {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::master::plan;
+    use crate::master::poll::plan;
     use std::path::Path;
     use std::time::Duration;
 

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::conf::Host;
-use super::reply::Parsed;
+use crate::master::poll::reply::Parsed;
 
 /// One graph's config.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -164,7 +164,7 @@ pub fn load_values(path: &Path) -> Values {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::master::reply;
+    use crate::master::poll::reply;
 
     fn parsed(text: &str) -> Parsed {
         reply::parse(

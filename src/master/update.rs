@@ -10,13 +10,13 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::conf::{Host, MasterConf};
-use super::keep::{self, HostResult};
-use super::plan;
 use super::selfstats;
-use super::session;
-use super::sinks::Sinks;
 use super::state::{self, HostStatus};
-use super::workers::Pool;
+use crate::master::poll::plan;
+use crate::master::poll::session;
+use crate::master::store::keep::{self, HostResult};
+use crate::master::store::sinks::Sinks;
+use crate::master::store::workers::Pool;
 
 /// How to run.
 #[derive(Debug, Clone)]

@@ -4,7 +4,7 @@
 //! `max_servers`, access-checked by [`access`]) → [`session::serve`] per
 //! connection → [`connection::LineReader`] frames lines → [`command::Command`]
 //! parses one → the session applies it, running plugins through the shared
-//! [`crate::plugin::exec::Runner`]. The set of plugins is a
+//! [`crate::runner::exec::Runner`]. The set of plugins is a
 //! [`registry::Registry`] built at start-up and swapped whole on reload.
 
 pub mod access;
@@ -24,7 +24,7 @@ use anyhow::Result;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-use crate::plugin::exec::Runner;
+use crate::runner::exec::Runner;
 use crate::settings::Settings;
 use registry::Registry;
 
@@ -40,9 +40,9 @@ impl Node {
     /// Prepares the plugin state directory and discovers the plugins.
     pub async fn start(settings: Settings) -> Result<Arc<Node>> {
         settings.prepare_state_dir()?;
-        match crate::plugin::reaper::become_subreaper() {
+        match crate::runner::reaper::become_subreaper() {
             Ok(()) => {
-                tokio::spawn(crate::plugin::reaper::run());
+                tokio::spawn(crate::runner::reaper::run());
             }
             Err(e) => {
                 tracing::warn!(cause = %e, "cannot become a subreaper; orphaned plugin children are left to init")

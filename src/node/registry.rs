@@ -16,9 +16,9 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::config::Diagnostic;
-use crate::plugin::PluginSpec;
-use crate::plugin::exec::{Outcome, Report, RunRequest, Runner};
-use crate::plugin::output;
+use crate::runner::PluginSpec;
+use crate::runner::exec::{Outcome, Report, RunRequest, Runner};
+use crate::runner::output;
 use crate::settings::Settings;
 
 /// How many plugin configs run at once during discovery.
@@ -60,7 +60,7 @@ impl Registry {
         let (conf, diagnostics) = settings.plugin_conf();
         let specs: Vec<PluginSpec> = names.iter().map(|n| settings.spec(n, &conf)).collect();
         for spec in &specs {
-            if let Some(why) = crate::plugin::reach::unreachable(spec) {
+            if let Some(why) = crate::runner::reach::unreachable(spec) {
                 tracing::warn!(plugin = %spec.name, "{why}");
             }
         }

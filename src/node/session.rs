@@ -21,8 +21,8 @@ use tokio::time::Instant;
 use super::Node;
 use super::command::Command;
 use super::connection::LineReader;
-use crate::plugin::exec::{Outcome, Report, RunRequest};
-use crate::plugin::output;
+use crate::runner::exec::{Outcome, Report, RunRequest};
+use crate::runner::output;
 
 /// The protocol version we report: the one whose behaviour we reproduce.
 pub const PROTOCOL_VERSION: &str = "2.0.73";

@@ -8,10 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
-use super::conf::Host;
-use super::layout::{self, DsType};
 use super::session::HostReply;
-use super::state::{self, HostConfig};
+use crate::master::conf::Host;
+use crate::master::state::{self, HostConfig};
+use crate::master::store::layout::{self, DsType};
 
 /// One field to store.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -30,6 +30,25 @@ pub struct FieldPlan {
     /// config changed since the last run).
     #[serde(default)]
     pub tune: bool,
+}
+
+#[cfg(test)]
+impl FieldPlan {
+    /// A `load.load` gauge stored in `path`, with nothing else set: what
+    /// the librrd tests start from.
+    pub fn load_gauge(path: PathBuf) -> FieldPlan {
+        FieldPlan {
+            plugin: "load".into(),
+            service: "load".into(),
+            field: "load".into(),
+            path,
+            ds: DsType::Gauge,
+            min: None,
+            max: None,
+            value: None,
+            tune: false,
+        }
+    }
 }
 
 /// The fields of a host, and what could not be planned (named).
@@ -120,7 +139,7 @@ fn apply_override(parsed: &mut super::reply::Parsed, key: &str, value: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::master::reply;
+    use crate::master::poll::reply;
 
     #[test]
     fn files_types_values_and_overrides() {

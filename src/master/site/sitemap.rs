@@ -6,8 +6,8 @@
 //! would shadow `index`, gets a hash of the original appended, so two
 //! different names never share a file and none can leave `htmldir`.
 
-use super::conf::Host;
 use super::graphdef::Period;
+use crate::master::conf::Host;
 
 /// HTML-escapes text for element content and quoted attributes.
 pub fn escape(s: &str) -> String {

@@ -21,13 +21,13 @@ use axum::extract::State;
 use axum::http::{StatusCode, Uri, header};
 use axum::response::Response;
 
-use super::conf::MasterConf;
 use super::graphdef::Period;
 use super::html;
 use super::render::Draw;
 use super::sitemap::{graph_file, host_dir};
-use super::state::{self, ServiceConfig};
-use super::workers::Pool;
+use crate::master::conf::MasterConf;
+use crate::master::state::{self, ServiceConfig};
+use crate::master::store::workers::Pool;
 
 /// A graph the site shows: whose and which.
 #[derive(Clone)]

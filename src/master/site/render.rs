@@ -26,7 +26,7 @@ pub fn draw(job: &Draw) -> Result<(), String> {
     let file = tmp
         .to_str()
         .ok_or_else(|| fail("not a UTF-8 path".into()))?;
-    if let Err(e) = super::librrd::graph(file, &job.args) {
+    if let Err(e) = crate::master::librrd::graph(file, &job.args) {
         let _ = std::fs::remove_file(&tmp);
         return Err(fail(e));
     }
@@ -48,28 +48,17 @@ pub fn is_png(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::master::graphdef::{GraphField, GraphSpec, Period, build};
-    use crate::master::layout::DsType;
-    use crate::master::plan::FieldPlan;
+    use crate::master::poll::plan::FieldPlan;
+    use crate::master::site::graphdef::{GraphField, GraphSpec, Period, build};
 
     #[test]
     fn a_stored_field_draws_a_png_and_garbage_is_named() {
         let dir = tempfile::tempdir().unwrap();
         let rrd = dir.path().join("h-load-load-g.rrd");
-        let mut f = FieldPlan {
-            plugin: "load".into(),
-            service: "load".into(),
-            field: "load".into(),
-            path: rrd.clone(),
-            ds: DsType::Gauge,
-            min: None,
-            max: None,
-            value: None,
-            tune: false,
-        };
+        let mut f = FieldPlan::load_gauge(rrd.clone());
         for t in 0..5u64 {
             f.value = Some((Some(1_700_000_000 + t * 300), format!("{t}.5")));
-            crate::master::store::store(&f, 300, 1_700_000_000 + t * 300).unwrap();
+            crate::master::store::rrdfile::store(&f, 300, 1_700_000_000 + t * 300).unwrap();
         }
         let spec = GraphSpec {
             graph: vec![("graph_title".into(), "Load".into())],

@@ -1,4 +1,6 @@
-//! Plugins: finding them and running them the way munin-node does.
+//! Running plugins the way munin-node does: finding them in the plugins
+//! directory and starting them (or, for `munin-plugins`' own, running them
+//! in-process). The built-in plugins themselves are in `crate::plugins`.
 //!
 //! - [`builtin`]: running `munin-plugins` plugins in-process, without a fork.
 //! - [`discover`]: which files of the plugins directory are plugins.

@@ -25,15 +25,15 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::conf::{Host, MasterConf};
 use super::graphdef::{self, GraphField, GraphSpec, Period};
-use super::layout::{self, DsType};
-use super::limits;
 use super::pages::{self, HostSummary, ServiceView};
 use super::render::Draw;
 use super::sitemap::{graph_file, host_dir};
-use super::state::{self, HostConfig, HostStatus, ServiceConfig};
-use super::workers::Pool;
+use crate::master::conf::{Host, MasterConf};
+use crate::master::limits;
+use crate::master::state::{self, HostConfig, HostStatus, ServiceConfig};
+use crate::master::store::layout::{self, DsType};
+use crate::master::store::workers::Pool;
 
 /// When a graph was drawn, from which config and which data.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -143,7 +143,7 @@ pub fn path(prefix: &str, groups: &[String], host: &str, service: &str, field: &
 /// The value as carbon takes it: what the RRD file got (see
 /// `store::value_text`), but never `U`, which carbon has no word for.
 pub fn value(text: &str) -> Option<String> {
-    super::store::value_text(text).filter(|v| v != "U")
+    super::rrdfile::value_text(text).filter(|v| v != "U")
 }
 
 #[cfg(test)]

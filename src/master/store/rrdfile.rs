@@ -18,7 +18,7 @@ use rrd::ops::create::{self, Archive, DataSource, DataSourceName};
 use rrd::ops::update::{self, BatchTime, Datum};
 
 use super::layout::DsType;
-use super::plan::FieldPlan;
+use crate::master::poll::plan::FieldPlan;
 
 /// (resolution, span) of the archives, in seconds, as Munin's "normal".
 const ARCHIVES: [(u64, u64); 4] = [
@@ -182,7 +182,7 @@ fn create_file(f: &FieldPlan, step: u64, start: u64) -> Result<(), String> {
     // librrd's create is not safe to run from two threads at once (seen:
     // "min must be less than max" for a valid `0:U` under concurrency), so
     // creates take turns; updates (`rrd_update_r`) run in parallel.
-    let _turn = super::librrd::turn();
+    let _turn = crate::master::librrd::turn();
     let made = create::create(
         &tmp,
         UNIX_EPOCH + Duration::from_secs(start),

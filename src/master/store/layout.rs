@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::conf::Host;
+use crate::master::conf::Host;
 
 /// A field's data source type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -10,11 +10,11 @@
 use std::time::Duration;
 
 use super::carbon::{self, Carbon};
-use super::conf::{Host, MasterConf};
-use super::plan::FieldPlan;
 use super::rrdcached::{self, Cached, Update};
-use super::store;
+use super::rrdfile;
 use super::workers::{Job, Pool};
+use crate::master::conf::{Host, MasterConf};
+use crate::master::poll::plan::FieldPlan;
 
 /// The destinations of one run.
 pub struct Sinks {
@@ -89,7 +89,7 @@ impl Sinks {
                 let Some((time, text)) = &f.value else {
                     continue;
                 };
-                match store::value_text(text) {
+                match rrdfile::value_text(text) {
                     Some(value) => {
                         updates.push(Update {
                             file: f.path.to_string_lossy().into_owned(),

@@ -37,32 +37,24 @@ pub fn tune(path: &Path, min: Option<f64>, max: Option<f64>) -> Result<bool, Str
         "--maximum".to_string(),
         format!("42:{}", text(max)),
     ];
-    super::librrd::tune(file, &args)?;
+    crate::master::librrd::tune(file, &args)?;
     Ok(true)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::master::layout::DsType;
-    use crate::master::plan::FieldPlan;
+    use crate::master::poll::plan::FieldPlan;
 
     #[test]
     fn min_and_max_follow_the_config() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h-load-load-g.rrd");
         let mut f = FieldPlan {
-            plugin: "load".into(),
-            service: "load".into(),
-            field: "load".into(),
-            path: path.clone(),
-            ds: DsType::Gauge,
             min: Some("0".into()),
-            max: None,
-            value: None,
-            tune: false,
+            ..FieldPlan::load_gauge(path.clone())
         };
-        crate::master::store::store(&f, 300, 1_700_000_000).unwrap();
+        crate::master::store::rrdfile::store(&f, 300, 1_700_000_000).unwrap();
         assert_eq!(bounds(&path).unwrap(), (Some(0.0), None));
         assert!(!tune(&path, Some(0.0), None).unwrap(), "nothing to change");
         assert!(tune(&path, Some(-5.0), Some(100.0)).unwrap());
@@ -70,8 +62,8 @@ mod tests {
         f.tune = true;
         f.max = Some("U".into());
         assert_eq!(
-            crate::master::store::store(&f, 300, 1_700_000_000),
-            Ok(crate::master::store::Outcome {
+            crate::master::store::rrdfile::store(&f, 300, 1_700_000_000),
+            Ok(crate::master::store::rrdfile::Outcome {
                 tuned: true,
                 ..Default::default()
             })

@@ -6,12 +6,12 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::conf::Host;
-use super::plan::HostPlan;
-use super::session::PollError;
+use super::rrdfile;
 use super::sinks::Sinks;
-use super::state::{self, HostStatus};
-use super::store;
+use crate::master::conf::Host;
+use crate::master::poll::plan::HostPlan;
+use crate::master::poll::session::PollError;
+use crate::master::state::{self, HostStatus};
 
 /// One host's result, in config order.
 pub struct HostResult {
@@ -67,7 +67,7 @@ pub async fn keep(
             // Only what could be stored: a garbage value is not a "last value".
             for f in &p.fields {
                 if let Some((t, v)) = &f.value
-                    && store::value_text(v).is_some()
+                    && rrdfile::value_text(v).is_some()
                 {
                     let key = format!("{}.{}", f.service, f.field);
                     result

@@ -12,8 +12,9 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use super::conf::Host;
 use super::reply::{self, Parsed};
+use crate::master::conf::Host;
+use crate::master::store::layout;
 
 /// Longest line read from a node.
 const MAX_LINE: usize = 64 * 1024;
@@ -199,7 +200,7 @@ pub async fn poll(host: &Host, connect: Duration, total: Duration) -> Result<Hos
         plugins: Vec::new(),
     };
     for plugin in listed.split_whitespace() {
-        if super::layout::service_part(plugin).is_err() || plugin.contains('.') {
+        if layout::service_part(plugin).is_err() || plugin.contains('.') {
             return Err(c.fail(Failure::BadPluginName(plugin.to_string())));
         }
         let config = c.dot(&format!("config {plugin}")).await?;

@@ -7,11 +7,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::conf::Host;
 use super::graphdef::{Period, attr, drawn};
-use super::limits::Check;
 use super::sitemap::{escape, graph_file, group_dir, host_dir, service_page, up};
-use super::state::{HostStatus, ServiceConfig};
+use crate::master::conf::Host;
+use crate::master::limits::Check;
+use crate::master::state::{HostStatus, ServiceConfig};
 use crate::threshold::Status;
 
 /// The stylesheet, written to `static/style.css`: no external resources,

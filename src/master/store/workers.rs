@@ -23,9 +23,9 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use super::plan::FieldPlan;
-use super::render::{self, Draw};
-use super::store::{self, Outcome};
+use super::rrdfile::{self, Outcome};
+use crate::master::poll::plan::FieldPlan;
+use crate::master::site::render::{self, Draw};
 
 /// One host's fields to store.
 #[derive(Debug, Serialize, Deserialize)]
@@ -49,7 +49,7 @@ pub fn store_here(job: &Job) -> Vec<Done> {
         .iter()
         .map(|f| {
             let t = Instant::now();
-            let outcome = store::store(f, job.step, job.now);
+            let outcome = rrdfile::store(f, job.step, job.now);
             Done {
                 outcome,
                 micros: t.elapsed().as_micros() as u64,
