@@ -59,7 +59,7 @@ pub struct Cli {
     /// A local Tahoe node directory to poll (repeatable)
     #[arg(long = "tahoe-node", value_name = "NODEDIR")]
     pub tahoe_nodes: Vec<PathBuf>,
-    /// A remote provider: URL[,nodeid=ID][,nickname=NAME] (repeatable)
+    /// A remote provider: `URL[,nodeid=ID][,nickname=NAME]` (repeatable)
     #[arg(long = "provider", value_name = "SPEC")]
     pub providers: Vec<String>,
     /// A config file with the same settings

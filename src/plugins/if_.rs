@@ -2,7 +2,7 @@
 //!
 //! As Munin's plugin: the counters are bytes, DERIVE, and a `cdef` shows
 //! them as bits; `max` is the link speed times 10^6 (from `env.speed` in
-//! Mb/s, else /sys/class/net/<if>/speed), which, being compared with bytes,
+//! Mb/s, else `/sys/class/net/<if>/speed`), which, being compared with bytes,
 //! is eight times looser than it looks. We keep that so existing RRD files
 //! keep their limits. Unlike Munin's plugin we run no ethtool or mii-tool.
 

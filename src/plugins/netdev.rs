@@ -1,4 +1,4 @@
-//! Interface counters for `if_` and `if_err_`: /sys/class/net/<if>/statistics
+//! Interface counters for `if_` and `if_err_`: `/sys/class/net/<if>/statistics`
 //! where the kernel has it, else /proc/net/dev; and the interfaces worth a
 //! graph (`suggest`).
 

@@ -1,5 +1,5 @@
 //! `processes`: processes by state, from the third field of each
-//! /proc/<pid>/stat (what `ps -eo s` shows; Munin's plugin runs ps).
+//! `/proc/<pid>/stat` (what `ps -eo s` shows; Munin's plugin runs ps).
 //! Counted in-process, the plugin's own helpers (sh, ps, awk) no longer
 //! appear in the numbers.
 
@@ -7,7 +7,7 @@ use super::{Autoconf, Context, Plugin, Result, field, lines, thresholds};
 
 pub struct Processes;
 
-/// The state letter of one /proc/<pid>/stat line (after the last `)`,
+/// The state letter of one `/proc/<pid>/stat` line (after the last `)`,
 /// since the command name may hold spaces and parentheses).
 pub fn parse_state(stat: &str) -> Option<char> {
     stat[stat.rfind(')')? + 1..]

@@ -1,6 +1,6 @@
 //! `threads`: threads of all processes. Munin's plugin sums the `Threads:`
-//! line of every /proc/<pid>/status; we read the same count from
-//! /proc/<pid>/stat (field 20, cheaper for the kernel to write), or, where
+//! line of every `/proc/<pid>/status`; we read the same count from
+//! `/proc/<pid>/stat` (field 20, cheaper for the kernel to write), or, where
 //! /proc shows every task of the kernel, take the kernel's own total from
 //! /proc/loadavg without reading a file per process. Like Munin's plugin it
 //! takes no thresholds.
@@ -16,7 +16,7 @@ pub fn parse_threads(status: &str) -> Option<u64> {
         .find_map(|l| l.strip_prefix("Threads:")?.trim().parse().ok())
 }
 
-/// The thread count (field 20) of one /proc/<pid>/stat line.
+/// The thread count (field 20) of one `/proc/<pid>/stat` line.
 pub fn parse_stat_threads(stat: &str) -> Option<u64> {
     stat[stat.rfind(')')? + 1..]
         .split_whitespace()

@@ -5,7 +5,7 @@
 //! - [`builtin`]: running `munin-plugins` plugins in-process, without a fork.
 //! - [`discover`]: which files of the plugins directory are plugins.
 //! - [`identity`]: the user and groups a plugin runs as.
-//! - [`env`]: the environment a plugin sees.
+//! - [`env`](mod@env): the environment a plugin sees.
 //! - [`exec`]: running one plugin with its timeout, output cap and clean-up.
 //! - [`output`]: turning plugin output into protocol lines.
 //! - [`spawn`]: starting the child process cheaply, as the plugin's user.

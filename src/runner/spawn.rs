@@ -35,7 +35,7 @@ const CHILD_STACK: usize = 64 * 1024;
 
 /// What to start.
 pub struct Request<'a> {
-    /// argv; argv[0] is also the program path.
+    /// argv; `argv[0]` is also the program path.
     pub argv: &'a [String],
     pub env: &'a [(OsString, OsString)],
     pub switch: Option<&'a Switch>,

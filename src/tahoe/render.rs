@@ -132,7 +132,7 @@ fn id_text(id: Val<'_>) -> String {
         .unwrap_or_else(|| "?".into())
 }
 
-/// The series name of a node: smash(nickname + "_" + id[:4]).
+/// The series name of a node: `smash(nickname + "_" + id[:4])`.
 pub fn field_name(id: Val<'_>, node: Val<'_>) -> Result<Vec<u8>, String> {
     let nick = node.get("nickname").ok_or("has no 'nickname'")?;
     let mut name = smash(nick).ok_or_else(|| format!("nickname is a {}", nick.type_name()))?;

@@ -10,9 +10,9 @@
 //! A graph that cannot be drawn safely is an error naming the attribute.
 
 //!
-//! - [`safe`]: node text made safe for librrd's arguments.
-//! - [`vars`]: the `DEF`s and shown values (`CDEF`s) a graph reads.
-//! - [`legend`]: what is drawn, in which order and style, and the legend.
+//! - `safe`: node text made safe for librrd's arguments.
+//! - `vars`: the `DEF`s and shown values (`CDEF`s) a graph reads.
+//! - `legend`: what is drawn, in which order and style, and the legend.
 
 mod legend;
 mod safe;
