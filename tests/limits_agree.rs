@@ -75,6 +75,31 @@ fn exit_code(word: &str) -> i32 {
     }
 }
 
+/// What is wrong with a check's answer to `case`, if anything: its status
+/// word (the `word`th of its line) and exit code against the wanted ones.
+fn disagreement(
+    tool: &str,
+    case: &Case,
+    out: &std::process::Output,
+    word: usize,
+) -> Option<String> {
+    let line = String::from_utf8_lossy(&out.stdout).trim_end().to_string();
+    let said = line
+        .split_whitespace()
+        .nth(word)
+        .unwrap_or("")
+        .trim_end_matches(':');
+    let want = exit_code(case.want);
+    (said != case.want || out.status.code() != Some(want)).then(|| {
+        format!(
+            "{}: {tool}: exit {:?} {line:?}; want {} ({want})",
+            case.name,
+            out.status.code(),
+            case.want
+        )
+    })
+}
+
 /// The case's snapshot and plugin-conf.d under `dir`.
 fn prepare(dir: &Path, case: &Case) -> (std::path::PathBuf, std::path::PathBuf) {
     let root = dir.join("root");
@@ -123,22 +148,8 @@ fn issue14_plugin_check_and_master_check_agree() {
             .env_clear()
             .output()
             .unwrap();
-        let line = String::from_utf8_lossy(&out.stdout).trim_end().to_string();
         // "VMSTAT WARNING: ..."
-        let word = line
-            .split_whitespace()
-            .nth(1)
-            .unwrap_or("")
-            .trim_end_matches(':');
-        if word != case.want || out.status.code() != Some(exit_code(case.want)) {
-            problems.push(format!(
-                "{}: munin-plugins --check: exit {:?} {line:?}; want {} ({})",
-                case.name,
-                out.status.code(),
-                case.want,
-                exit_code(case.want)
-            ));
-        }
+        problems.extend(disagreement("munin-plugins --check", case, &out, 1));
         let node = OurNode::start("", &plugins, &conf);
         master_conf.push_str(&format!(
             "[agree;{}]\n address 127.0.0.1\n port {}\n use_node_name yes\n",
@@ -167,22 +178,8 @@ fn issue14_plugin_check_and_master_check_agree() {
             .arg(&conf_path)
             .output()
             .unwrap();
-        let line = String::from_utf8_lossy(&out.stdout).trim_end().to_string();
         // "WARNING: host: ..."
-        let word = line
-            .split_whitespace()
-            .next()
-            .unwrap_or("")
-            .trim_end_matches(':');
-        if word != case.want || out.status.code() != Some(exit_code(case.want)) {
-            problems.push(format!(
-                "{}: munin-master check: exit {:?} {line:?}; want {} ({})",
-                case.name,
-                out.status.code(),
-                case.want,
-                exit_code(case.want)
-            ));
-        }
+        problems.extend(disagreement("munin-master check", case, &out, 0));
     }
     drop(nodes);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
