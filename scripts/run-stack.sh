@@ -130,9 +130,9 @@ check_served() {
         echo "munin-rs stack: $all day graphs drawn, $tahoe of them Tahoe-LAFS; waiting for the next cron"
         return
     fi
-    index=$(head_of /)
-    g=$(head_of "${one_own#"$stack/www"}")
-    t=$(head_of "${one_tahoe#"$stack/www"}")
+    index=$(head_of / || true)
+    g=$(head_of "${one_own#"$stack/www"}" || true)
+    t=$(head_of "${one_tahoe#"$stack/www"}" || true)
     case "$index $g $t" in
         *" 200 "*text/html*" 200 "*image/png*" 200 "*image/png*)
             ready=yes
