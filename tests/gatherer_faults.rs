@@ -29,7 +29,7 @@ fn one_bad_provider_never_delays_or_spoils_the_others() {
     let html = FakeProvider::start(Answer::Raw(b"<html>hello</html>".to_vec()));
     let shape = FakeProvider::start(Answer::Json("[1, 2, 3]".into()));
     let big = FakeProvider::start(Answer::Raw(vec![b' '; 2 << 20]));
-    let dead = crate::support::real_node::free_port();
+    let (_dead, dead) = crate::support::real_node::refusing_port();
     let spec = |p: &FakeProvider, id: &str| format!("{},nodeid={id},nickname={id}", p.url());
     let dead_spec = format!("http://127.0.0.1:{dead}/,nodeid=dead");
     let specs = [

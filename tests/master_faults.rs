@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::support::fleet::{last_value, update, update_ok};
-use crate::support::real_node::free_port;
+use crate::support::real_node::refusing_port;
 
 /// A fake node on its own port: `script` gets each command line and writes
 /// the reply; the banner is sent first.
@@ -85,9 +85,10 @@ fn traversal(cmd: &str, w: &mut std::net::TcpStream) {
 #[test]
 fn each_bad_node_fails_alone_and_is_named() {
     let dir = tempfile::tempdir().unwrap();
+    let (_down, down) = refusing_port();
     let hosts = [
         ("good", fake_node("# munin node at good\n", good)),
-        ("down", free_port()),
+        ("down", down),
         ("notmunin", fake_node("SSH-2.0-OpenSSH\n", good)),
         ("closes", fake_node("# munin node at closes\n", closes)),
         (
@@ -209,7 +210,8 @@ fn update_stores_and_a_type_switch_keeps_the_old_file() {
     let dir = tempfile::tempdir().unwrap();
     let port = fake_node("# munin node at sw\n", gauge_then_derive);
     let head = format!("dbdir {0}/db\nrundir {0}/run\n", dir.path().display());
-    let conf = write_conf(dir.path(), &head, &[("sw", port), ("down", free_port())]);
+    let (_down, down) = refusing_port();
+    let conf = write_conf(dir.path(), &head, &[("sw", port), ("down", down)]);
     let out = update(&conf);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
@@ -340,6 +342,7 @@ fn full_disk_fails_per_file_and_loses_nothing() {
 #[test]
 fn issue14_timeouts_are_told_by_kind_not_by_name() {
     let dir = tempfile::tempdir().unwrap();
+    let (_refusing, refusing) = refusing_port();
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let conf = dir.path().join("munin.conf");
     std::fs::write(
@@ -349,7 +352,7 @@ fn issue14_timeouts_are_told_by_kind_not_by_name() {
              [test;deadline.example]\n address 127.0.0.1\n port {1}\n\
              [test;silent]\n address 127.0.0.1\n port {2}\n",
             dir.path().display(),
-            free_port(),
+            refusing,
             silent.local_addr().unwrap().port()
         ),
     )

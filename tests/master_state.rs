@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::master_faults::{fake_node, write_conf};
 use crate::support::fleet::{Fleet, log_line, update_ok};
-use crate::support::real_node::free_port;
+use crate::support::real_node::refusing_port;
 
 fn json(path: &Path) -> serde_json::Value {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -63,7 +63,7 @@ fn state_is_kept_rewritten_only_on_change_and_files_tuned() {
     }
     let dir = tempfile::tempdir().unwrap();
     let port = fake_node("# munin node at st\n", max_changes);
-    let down = free_port();
+    let (_down, down) = refusing_port();
     let head = format!(
         "dbdir {0}/db\nrundir {0}/run\nlogdir {0}/log\n",
         dir.path().display()

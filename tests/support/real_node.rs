@@ -19,7 +19,19 @@ pub struct RealNode {
     pub dir: tempfile::TempDir,
 }
 
-/// A port nobody listens on right now.
+/// A loopback port that refuses connections for as long as the returned
+/// socket lives: bound, never listening, so no other test's `bind(0)` can
+/// be handed it meanwhile (a port from [`free_port`] that a test means to
+/// stay down was once taken by the next fake node, which then answered).
+pub fn refusing_port() -> (socket2::Socket, u16) {
+    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    s.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .unwrap();
+    let port = s.local_addr().unwrap().as_socket().unwrap().port();
+    (s, port)
+}
+
+/// A port nobody listens on right now, for a server a test starts.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
