@@ -54,9 +54,9 @@ pub fn init(debug: bool, log_file: Option<&Path>) -> Result<()> {
 }
 
 /// Installs the global subscriber of a command-line program (munin-master,
-/// munin-plugins, tahoe-stats): each event on stderr as `program: message`,
-/// no time or level, the way such programs have always said things, so
-/// that cron mails and plugin stderr stay plain. Events below `level` are
+/// munin-fleet): each event on stderr as `program: message`, no time or
+/// level, the way such programs have always said things, so that cron
+/// mails stay plain. Events below `level` are
 /// dropped unless `RUST_LOG` names a lower one.
 pub fn init_cli(program: &'static str, level: LevelFilter) {
     let level = std::env::var("RUST_LOG")

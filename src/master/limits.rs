@@ -5,10 +5,12 @@
 //! A limit is Munin's range, judged by [`crate::threshold`] exactly as
 //! `munin-plugins --check` judges it; a value outside it breaches. A value
 //! missing, `U`, or from a host whose last poll failed is UNKNOWN, and a
-//! host's worst state follows CRITICAL > WARNING > UNKNOWN > OK. States are kept in `munin-rs-state/limits.json`; a contact's
-//! command (`contact.NAME.command`, run by `sh -c` with the message on
-//! stdin, as Munin pipes it) hears only of changes, and a breach counts
-//! only after `notify_after` consecutive runs (munin.conf, default 1).
+//! host's worst state follows CRITICAL > WARNING > UNKNOWN > OK.
+//!
+//! States are kept in `munin-rs-state/limits.json`; a contact's command
+//! (`contact.NAME.command`, run by `sh -c` with the message on stdin, as
+//! Munin pipes it) hears only of changes, and a breach counts only after
+//! `notify_after` consecutive runs (munin.conf, default 1).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

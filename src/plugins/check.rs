@@ -148,9 +148,9 @@ pub fn check(plugin: &dyn Plugin, cx: &Context, pause: Duration) -> (Status, Str
             secs,
         );
         let (w, c) = (d.warning.as_deref(), d.critical.as_deref());
+        let shown = v.map_or("U".to_string(), super::perl_number);
         perf.push(format!(
-            "{label}={};{};{}",
-            v.map_or("U".to_string(), super::perl_number),
+            "{label}={shown};{};{}",
             w.unwrap_or(""),
             c.unwrap_or("")
         ));
@@ -158,11 +158,9 @@ pub fn check(plugin: &dyn Plugin, cx: &Context, pause: Duration) -> (Status, Str
         match &verdict.reason {
             Reason::Within => {}
             Reason::NoValue => problems.push(format!("{label}: no value")),
-            Reason::Outside { which, limit } => problems.push(format!(
-                "{label}={} outside {} {limit}",
-                v.map_or("U".to_string(), super::perl_number),
-                which.name()
-            )),
+            Reason::Outside { which, limit } => {
+                problems.push(format!("{label}={shown} outside {} {limit}", which.name()))
+            }
             Reason::BadLimit { which, error } => {
                 problems.push(format!("{label}: {} {error}", which.name()))
             }
