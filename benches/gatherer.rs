@@ -32,7 +32,7 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(3000);
-    munin_rs::gatherer::run::raise_fd_limit();
+    munin_rs::sys::raise_fd_limit();
     let work = tempfile::tempdir().unwrap();
     println!(
         "machine: {} CPUs, {}, kernel {}",

@@ -34,6 +34,8 @@
 //! - [`threshold`]: warning/critical limits and the order of severity
 //!   (`munin-plugins --check` and `munin-master limits`/`check`).
 //! - [`logging`]: the log set-up of each binary.
+//! - [`httpd`]: the HTTP server of the gatherer's API and `munin-master
+//!   serve`, with connection, header and stall limits.
 //! - [`atomic_file`]: replacing a file whole (gatherer snapshot, master state).
 //! - [`clock`]: wall-clock seconds since the epoch.
 //! - [`numfmt`]: numbers printed as Perl and Python 2 print them.
@@ -43,6 +45,7 @@ pub mod atomic_file;
 pub mod clock;
 pub mod config;
 pub mod gatherer;
+pub mod httpd;
 pub mod logging;
 #[cfg(feature = "master")]
 pub mod master;

@@ -53,3 +53,30 @@ pub fn release_free_memory() {
         libc::malloc_trim(0);
     }
 }
+
+/// Raises the soft open-file limit to the hard limit and returns the limit
+/// now in force. Daemons serving many peers need more descriptors than the
+/// usual soft limit of 1024 (systemd's default); the hard limit is theirs
+/// to take.
+pub fn raise_fd_limit() -> u64 {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain syscalls on a local struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 1024;
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            let want = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &want) == 0 {
+                lim = want;
+            }
+        }
+    }
+    lim.rlim_cur
+}

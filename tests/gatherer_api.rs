@@ -275,7 +275,7 @@ fn push_token_is_required_when_set() {
     let body = b"a\t1\n";
     let (status, reply) = g.post("/api/v1/push/lines?node=n", &[], body);
     assert_eq!(status, 401, "{reply}");
-    assert!(reply["error"].as_str().unwrap().contains("push token"));
+    assert!(reply["error"].as_str().unwrap().contains("wrong token"));
     let (status, _) = g.post(
         "/api/v1/push/lines?node=n",
         &[("Authorization", "Bearer s3creT")],

@@ -7,6 +7,7 @@ mod support;
 mod gatherer_api;
 mod gatherer_faults;
 mod gatherer_tahoe;
+mod hostile_gatherer;
 mod limits_agree;
 mod master_faults;
 mod master_fleet;

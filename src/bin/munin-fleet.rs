@@ -28,7 +28,7 @@ struct Cli {
 fn main() {
     munin_rs::logging::init_cli("munin-fleet", tracing::level_filters::LevelFilter::WARN);
     let cli = Cli::parse();
-    munin_rs::gatherer::run::raise_fd_limit();
+    munin_rs::sys::raise_fd_limit();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

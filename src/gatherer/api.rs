@@ -12,6 +12,15 @@
 //!
 //! `metric` may end in `*` to select a prefix. Times are seconds since the
 //! epoch. Every refusal is a JSON `{"error": ...}` naming the problem.
+//!
+//! `samples` and `aggregate` answer one page (see [`query`]): at most
+//! `series=N` series (10,000) and `limit=N` points (200,000; aggregate
+//! pages summarise up to 1,000,000); `next` names the cursor to pass as
+//! `after=` for the following page. Asking past a cap is a 400 naming it.
+//!
+//! With a token set (`--token`), every route but `/` and `/api/v1/self`
+//! (the gatherer's own counters, which its munin plugin reads) wants it:
+//! node data is not for anyone who can reach the port.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,20 +33,18 @@ use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::aggregate;
 use super::collection::Filter;
 use super::ingest::{Msg, Refused, Shared};
 use super::lines;
 use super::metrics;
 use super::names;
+use super::query;
 use super::reply;
 use super::status::Statuses;
-use super::table::Source;
+use super::table::{MAX_KEYS_PER_NODE, Source};
 
-/// Most points one `samples` reply carries unless `limit` says otherwise,
-/// and the most it may ask for.
-const DEFAULT_LIMIT: usize = 100_000;
-const MAX_LIMIT: usize = 1_000_000;
+/// How long a query waits for its turn before a 503.
+const HEAVY_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -47,6 +54,10 @@ pub struct Api {
     pub token: Option<Arc<str>>,
     pub max_body: usize,
     pub providers: usize,
+    /// Turns for queries copying samples ([`query::HEAVY_AT_ONCE`]).
+    pub heavy: Arc<tokio::sync::Semaphore>,
+    /// Most node ids held (`--max-nodes`).
+    pub max_nodes: usize,
 }
 
 /// The routes.
@@ -109,7 +120,8 @@ async fn self_report(State(api): State<Api>) -> Json<metrics::Report> {
     Json(report(&api))
 }
 
-async fn nodes(State(api): State<Api>) -> Json<Value> {
+async fn nodes(State(api): State<Api>, headers: HeaderMap) -> Reply {
+    authorized(&api, &headers, false)?;
     let now = crate::clock::now_f64();
     let st = api.shared.state();
     let list: Vec<Value> = st
@@ -127,11 +139,12 @@ async fn nodes(State(api): State<Api>) -> Json<Value> {
             })
         })
         .collect();
-    Json(json!({ "nodes": list }))
+    Ok(Json(json!({ "nodes": list })).into_response())
 }
 
-async fn providers(State(api): State<Api>) -> Json<Value> {
-    Json(json!({ "providers": api.statuses.all() }))
+async fn providers(State(api): State<Api>, headers: HeaderMap) -> Reply {
+    authorized(&api, &headers, false)?;
+    Ok(Json(json!({ "providers": api.statuses.all() })).into_response())
 }
 
 /// Parses an optional number parameter.
@@ -167,65 +180,92 @@ fn window(q: &HashMap<String, String>, default_period: f64) -> Result<(i64, i64)
     Ok(((since * 1000.0) as i64, (until * 1000.0) as i64))
 }
 
-async fn samples(State(api): State<Api>, Query(q): Query<HashMap<String, String>>) -> Reply {
-    let (from, to) = window(&q, 300.0)?;
-    let limit = match q.get("limit") {
-        None => DEFAULT_LIMIT,
-        Some(v) => v
-            .parse::<usize>()
-            .map_err(|_| bad(format!("limit={v:?} is not a count")))?
-            .min(MAX_LIMIT),
+/// A count parameter, at most `cap`.
+fn count(
+    q: &HashMap<String, String>,
+    name: &str,
+    default: usize,
+    cap: usize,
+) -> Result<usize, Refusal> {
+    let Some(v) = q.get(name) else {
+        return Ok(default);
     };
-    let (copied, truncated) = api
+    let n = v
+        .parse::<usize>()
+        .map_err(|_| bad(format!("{name}={v:?} is not a count")))?;
+    if n > cap {
+        return Err(bad(format!(
+            "{name}={n} is over the cap of {cap} per request; page with after= (see \"next\")"
+        )));
+    }
+    Ok(n)
+}
+
+/// One page of the selected series, copied under the state lock after
+/// waiting for a turn among the heavy queries.
+async fn page_of(
+    api: &Api,
+    q: &HashMap<String, String>,
+    window: (i64, i64),
+    max_points: usize,
+) -> Result<super::collection::Page, Refusal> {
+    let max_series = count(q, "series", query::MAX_SERIES, query::MAX_SERIES)?;
+    let after = q
+        .get("after")
+        .map(|a| query::parse_cursor(a))
+        .transpose()
+        .map_err(bad)?;
+    let _turn = tokio::time::timeout(HEAVY_WAIT, api.heavy.acquire())
+        .await
+        .map_err(|_| {
+            refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "{} queries already running and others waiting for over {} s; retry later",
+                    query::HEAVY_AT_ONCE,
+                    HEAVY_WAIT.as_secs()
+                ),
+            )
+        })?
+        .map_err(|_| refuse(StatusCode::SERVICE_UNAVAILABLE, "shutting down"))?;
+    let filter = filter(q);
+    // The copy holds the lock; the JSON is written without it.
+    let page = api
         .shared
         .state()
         .collection
-        .copy(&filter(&q), from, to, limit);
-    let points: usize = copied.iter().map(|c| c.points.len()).sum();
-    let series: Vec<Value> = copied
-        .into_iter()
-        .map(|c| {
-            let pts: Vec<[f64; 2]> = c
-                .points
-                .iter()
-                .map(|&(t, v)| [t as f64 / 1000.0, v])
-                .collect();
-            json!({ "node": c.node, "metric": c.metric, "type": c.kind.as_str(), "points": pts })
-        })
-        .collect();
-    Ok(Json(json!({
-        "since": from as f64 / 1000.0, "until": to as f64 / 1000.0,
-        "points": points, "truncated": truncated, "series": series,
-    }))
-    .into_response())
+        .page(&filter, after, window, max_series, max_points);
+    Ok(page)
 }
 
-async fn aggregate(State(api): State<Api>, Query(q): Query<HashMap<String, String>>) -> Reply {
-    let (from, to) = window(&q, 300.0)?;
-    let (copied, _) = api
-        .shared
-        .state()
-        .collection
-        .copy(&filter(&q), from, to, usize::MAX);
-    let series: Vec<Value> = copied
-        .into_iter()
-        .filter_map(|c| {
-            let sum = aggregate::summarise(c.kind, c.points.into_iter())?;
-            let mut v = json!({ "node": c.node, "metric": c.metric, "type": c.kind.as_str() });
-            if let (Value::Object(m), Ok(Value::Object(a))) = (&mut v, serde_json::to_value(sum)) {
-                m.extend(a);
-            }
-            Some(v)
-        })
-        .collect();
-    Ok(Json(json!({
-        "since": from as f64 / 1000.0, "until": to as f64 / 1000.0, "series": series,
-    }))
-    .into_response())
+async fn samples(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Reply {
+    authorized(&api, &headers, false)?;
+    let window = window(&q, 300.0)?;
+    let limit = count(&q, "limit", query::DEFAULT_POINTS, query::MAX_POINTS)?;
+    let page = page_of(&api, &q, window, limit).await?;
+    let body = query::samples_json(window, &page);
+    drop(page);
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-/// Checks the push token in constant time.
-fn authorized(api: &Api, headers: &HeaderMap) -> Result<(), Refusal> {
+async fn aggregate(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Reply {
+    authorized(&api, &headers, false)?;
+    let window = window(&q, 300.0)?;
+    let page = page_of(&api, &q, window, query::MAX_AGGREGATE_POINTS).await?;
+    Ok(Json(query::aggregate_json(window, page)).into_response())
+}
+
+/// Checks the token in constant time; `push` says which counter a refusal
+/// goes to.
+fn authorized(api: &Api, headers: &HeaderMap, push: bool) -> Result<(), Refusal> {
     let Some(token) = &api.token else {
         return Ok(());
     };
@@ -243,38 +283,70 @@ fn authorized(api: &Api, headers: &HeaderMap) -> Result<(), Refusal> {
     if same {
         Ok(())
     } else {
-        metrics::add(&api.shared.metrics.pushes_rejected, 1);
+        if push {
+            metrics::add(&api.shared.metrics.pushes_rejected, 1);
+        }
         Err(refuse(
             StatusCode::UNAUTHORIZED,
-            "missing or wrong push token (send Authorization: Bearer TOKEN)",
+            "missing or wrong token (send Authorization: Bearer TOKEN)",
         ))
     }
 }
 
-/// The body, at most `max_body` bytes.
+/// Longest a push body may take to arrive: a client sending it a byte at a
+/// time holds a connection and a buffer no longer than this.
+const BODY_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The body, at most `max_body` bytes within [`BODY_WAIT`].
 async fn body_of(api: &Api, body: Body) -> Result<Vec<u8>, Refusal> {
-    to_bytes(body, api.max_body)
+    let read = tokio::time::timeout(BODY_WAIT, to_bytes(body, api.max_body))
         .await
-        .map(|b| b.to_vec())
-        .map_err(|e| {
-            let too_large = std::error::Error::source(&e)
-                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-            let r = if too_large {
+        .map_err(|_| {
+            rejected(
+                api,
                 refuse(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("body over {} bytes (max-body)", api.max_body),
-                )
-            } else {
-                bad(format!("reading the body: {e}"))
-            };
-            rejected(api, r)
-        })
+                    StatusCode::REQUEST_TIMEOUT,
+                    format!("the body did not arrive within {} s", BODY_WAIT.as_secs()),
+                ),
+            )
+        })?;
+    read.map(|b| b.to_vec()).map_err(|e| {
+        let too_large = std::error::Error::source(&e)
+            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+        let r = if too_large {
+            refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("body over {} bytes (max-body)", api.max_body),
+            )
+        } else {
+            bad(format!("reading the body: {e}"))
+        };
+        rejected(api, r)
+    })
 }
 
 /// Counts a refused push and passes the refusal on.
 fn rejected(api: &Api, r: Refusal) -> Refusal {
     metrics::add(&api.shared.metrics.pushes_rejected, 1);
     r
+}
+
+/// Refuses a push from a new node id when `--max-nodes` are held.
+fn admitted(api: &Api, id: &str) -> Result<(), Refusal> {
+    if api.shared.state().admits(id) {
+        return Ok(());
+    }
+    Err(rejected(
+        api,
+        refuse(
+            StatusCode::INSUFFICIENT_STORAGE,
+            format!(
+                "node {id:?} is new and {} nodes are held already (max-nodes); \
+                 it is taken once others expire",
+                api.max_nodes
+            ),
+        ),
+    ))
 }
 
 fn queued(api: &Api, msg: Msg, accepted: usize, dropped: Vec<String>) -> Reply {
@@ -292,7 +364,7 @@ fn queued(api: &Api, msg: Msg, accepted: usize, dropped: Vec<String>) -> Reply {
 }
 
 async fn push_json(State(api): State<Api>, headers: HeaderMap, body: Body) -> Reply {
-    authorized(&api, &headers)?;
+    authorized(&api, &headers, true)?;
     let bytes = body_of(&api, body).await?;
     let fail = |why: String| rejected(&api, bad(why));
     let doc: Value =
@@ -300,6 +372,7 @@ async fn push_json(State(api): State<Api>, headers: HeaderMap, body: Body) -> Re
     let field = |name: &str| doc.get(name).and_then(Value::as_str);
     let id = field("nodeid").ok_or_else(|| fail("\"nodeid\" (a string) is missing".into()))?;
     names::node_id(id).map_err(fail)?;
+    admitted(&api, id)?;
     let nickname = field("nickname").unwrap_or_default();
     names::nickname(nickname).map_err(fail)?;
     let now = crate::clock::now_f64();
@@ -314,7 +387,14 @@ async fn push_json(State(api): State<Api>, headers: HeaderMap, body: Body) -> Re
             secs
         }
     };
-    let parsed = reply::parse(&doc).map_err(fail)?;
+    let mut parsed = reply::parse(&doc).map_err(fail)?;
+    // The same cap as agent lines: a node is at most this many values.
+    let over = parsed.stats.cap(MAX_KEYS_PER_NODE);
+    if over > 0 {
+        parsed.dropped.push(format!(
+            "{over} values past the {MAX_KEYS_PER_NODE} a node may hold"
+        ));
+    }
     let n = parsed.stats.sample_count();
     let msg = Msg::Report {
         id: id.to_string(),
@@ -332,13 +412,14 @@ async fn push_lines(
     Query(q): Query<HashMap<String, String>>,
     body: Body,
 ) -> Reply {
-    authorized(&api, &headers)?;
+    authorized(&api, &headers, true)?;
     let bytes = body_of(&api, body).await?;
     let fail = |why: String| rejected(&api, bad(why));
     let id = q
         .get("node")
         .ok_or_else(|| fail("the node=ID parameter is missing".into()))?;
     names::node_id(id).map_err(fail)?;
+    admitted(&api, id)?;
     let nickname = q.get("nickname").cloned();
     if let Some(n) = &nickname {
         names::nickname(n).map_err(fail)?;

@@ -64,6 +64,28 @@ pub struct SeriesCopy {
     pub points: Vec<(i64, f64)>,
 }
 
+/// One page of a query's answer.
+#[derive(Debug, Default)]
+pub struct Page {
+    pub series: Vec<SeriesCopy>,
+    /// Where the next page starts (the last series here), if there is more.
+    pub next: Option<(String, String)>,
+    /// A series was cut to the page's point budget.
+    pub cut: bool,
+}
+
+impl Page {
+    fn last_key(&self) -> Option<(String, String)> {
+        self.series
+            .last()
+            .map(|s| (s.node.clone(), s.metric.clone()))
+    }
+
+    pub fn points(&self) -> usize {
+        self.series.iter().map(|s| s.points.len()).sum()
+    }
+}
+
 /// All series, by node and metric.
 #[derive(Debug)]
 pub struct Collection {
@@ -214,40 +236,55 @@ impl Collection {
         out
     }
 
-    /// Copies the selected series' samples with `from_ms <= t < to_ms`, at
-    /// most `limit` points in all; series with none are left out. The flag
-    /// says whether the limit cut the answer short.
-    pub fn copy(
+    /// Copies one page of the selected series' samples with `from_ms <= t
+    /// < to_ms`: the series after `after` (node, metric), at most
+    /// `max_series` of them and `max_points` points in all. Series with no
+    /// point in the range are skipped. A series that alone holds more than
+    /// `max_points` is cut (oldest first) and the page flagged `cut`.
+    pub fn page(
         &self,
         filter: &Filter,
-        from_ms: i64,
-        to_ms: i64,
-        limit: usize,
-    ) -> (Vec<SeriesCopy>, bool) {
-        let (mut out, mut taken) = (Vec::new(), 0usize);
-        for (node, metric, s) in self.select(filter) {
-            let room = limit - taken;
-            // One more than there is room for tells whether the limit cut.
-            let mut points: Vec<(i64, f64)> = s
-                .range(from_ms, to_ms)
-                .take(room.saturating_add(1))
-                .collect();
-            let cut = points.len() > room;
-            points.truncate(room);
-            taken += points.len();
-            if !points.is_empty() {
-                out.push(SeriesCopy {
-                    node: node.to_string(),
-                    metric: metric.to_string(),
-                    kind: s.kind,
-                    points,
-                });
+        after: Option<(&str, &str)>,
+        (from_ms, to_ms): (i64, i64),
+        max_series: usize,
+        max_points: usize,
+    ) -> Page {
+        let mut page = Page::default();
+        let mut taken = 0usize;
+        let selected = self.select(filter);
+        let start = after.map_or(0, |a| selected.partition_point(|s| (s.0, s.1) <= a));
+        for &(node, metric, s) in &selected[start..] {
+            if page.series.len() == max_series {
+                page.next = page.last_key();
+                return page;
             }
-            if cut {
-                return (out, true);
+            let count = s.range(from_ms, to_ms).count();
+            if count == 0 {
+                continue;
             }
+            if taken + count > max_points {
+                if page.series.is_empty() {
+                    // One series too large for any page: its oldest part.
+                    page.cut = true;
+                    page.series.push(SeriesCopy {
+                        node: node.to_string(),
+                        metric: metric.to_string(),
+                        kind: s.kind,
+                        points: s.range(from_ms, to_ms).take(max_points).collect(),
+                    });
+                }
+                page.next = page.last_key();
+                return page;
+            }
+            taken += count;
+            page.series.push(SeriesCopy {
+                node: node.to_string(),
+                metric: metric.to_string(),
+                kind: s.kind,
+                points: s.range(from_ms, to_ms).collect(),
+            });
         }
-        (out, false)
+        page
     }
 
     pub fn held(&self) -> usize {
@@ -374,15 +411,33 @@ mod tests {
         assert_eq!(s[0].2.range(3_000, 4_000).count(), 1);
         assert_eq!(s[0].2.range(3_001, 4_000).count(), 0);
         let all = Filter::default();
-        let (copy, cut) = c.copy(&all, 0, 10_000, 3);
+        let keys =
+            |p: &Page| -> Vec<String> { p.series.iter().map(|s| s.metric.clone()).collect() };
+        let whole = c.page(&all, None, (0, 10_000), 3, 3);
         assert_eq!(
-            (copy.len(), cut),
-            (3, false),
-            "exactly the limit is not a cut"
+            (keys(&whole), whole.next, whole.cut),
+            (
+                vec!["cpu".to_string(), "storage.a".into(), "storage.b".into()],
+                None,
+                false
+            )
         );
-        let (copy, cut) = c.copy(&all, 0, 10_000, 2);
-        assert_eq!((copy.len(), cut), (2, true));
-        assert!(c.copy(&all, 0, 10_000, 0).1);
-        assert_eq!(c.copy(&all, 0, 10_000, usize::MAX).0.len(), 3);
+        let first = c.page(&all, None, (0, 10_000), 2, 100);
+        assert_eq!(keys(&first), vec!["cpu", "storage.a"]);
+        let (n, m) = first.next.clone().unwrap();
+        let second = c.page(&all, Some((&n, &m)), (0, 10_000), 2, 100);
+        assert_eq!(
+            (keys(&second), second.next),
+            (vec!["storage.b".to_string()], None)
+        );
+        let by_points = c.page(&all, None, (0, 10_000), 100, 2);
+        assert_eq!(
+            (keys(&by_points).len(), by_points.next.is_some()),
+            (2, true)
+        );
+        c.extend("n", "cpu", Kind::Gauge, &[(3_500, 1.0), (3_600, 2.0)]);
+        let cut = c.page(&all, None, (0, 10_000), 100, 2);
+        assert_eq!((cut.points(), cut.cut, cut.series.len()), (2, true, 1));
+        assert_eq!(cut.series[0].points, vec![(3_000, 3.0), (3_500, 1.0)]);
     }
 }

@@ -60,6 +60,17 @@ impl Msg {
 pub struct State {
     pub table: Table,
     pub collection: Collection,
+    /// Most node ids held (`--max-nodes`): a flood of invented ids would
+    /// otherwise grow the table, the collection and the snapshot without end.
+    pub max_nodes: usize,
+}
+
+impl State {
+    /// Whether a report from `id` may be kept: a node already held always
+    /// is; a new one while there is room.
+    pub fn admits(&self, id: &str) -> bool {
+        self.table.get(id).is_some() || self.table.len() < self.max_nodes
+    }
 }
 
 /// State, counters and the queue, shared by all tasks.
@@ -206,6 +217,21 @@ pub fn apply(state: &mut State, msg: Msg) -> (usize, usize) {
             stats,
             source,
         } => {
+            if !state.admits(&id) {
+                tracing::warn!(
+                    "node {id}: not kept, {} nodes held already (max-nodes)",
+                    state.max_nodes
+                );
+                return (0, stats.sample_count());
+            }
+            let mut stats = stats;
+            let over = stats.cap(super::table::MAX_KEYS_PER_NODE);
+            if over > 0 {
+                tracing::warn!(
+                    "node {id}: {over} values not kept (over {} per node)",
+                    super::table::MAX_KEYS_PER_NODE
+                );
+            }
             let ms = (at * 1000.0) as i64;
             for (k, v) in &stats.counters {
                 state.collection.add(&id, k, Kind::Counter, ms, v.as_f64());
@@ -218,7 +244,7 @@ pub fn apply(state: &mut State, msg: Msg) -> (usize, usize) {
             let n = stats.sample_count();
             let entry = Entry::new(&nickname, at, stats, source);
             state.table.replace_if_newer(&id, entry);
-            (n, 0)
+            (n, over)
         }
         Msg::Lines {
             id,
@@ -226,6 +252,13 @@ pub fn apply(state: &mut State, msg: Msg) -> (usize, usize) {
             at,
             lines,
         } => {
+            if !state.admits(&id) {
+                tracing::warn!(
+                    "node {id}: not kept, {} nodes held already (max-nodes)",
+                    state.max_nodes
+                );
+                return (0, lines.len());
+            }
             // In order, each line is appended; lines older than their
             // series' newest are set aside and merged afterwards, one sorted
             // batch per metric (inserting them one by one would move half a
@@ -307,6 +340,7 @@ mod tests {
 
     fn state() -> State {
         State {
+            max_nodes: 10,
             table: Table::default(),
             collection: Collection::new(60_000),
         }
@@ -357,8 +391,10 @@ mod tests {
             node: None,
             metric: Some("m".into()),
         };
-        let (copy, _) = st.collection.copy(&f, 0, i64::MAX, usize::MAX);
-        let times: Vec<i64> = copy[0].points.iter().map(|p| p.0).collect();
+        let page = st
+            .collection
+            .page(&f, None, (0, i64::MAX), usize::MAX, usize::MAX);
+        let times: Vec<i64> = page.series[0].points.iter().map(|p| p.0).collect();
         assert_eq!(times, vec![1_000, 1_500, 2_000, 3_000]);
         let entry = st.table.get("n").unwrap();
         assert_eq!(

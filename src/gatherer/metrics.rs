@@ -23,6 +23,8 @@ pub struct Metrics {
     pub snapshot_micros: AtomicU64,
     pub snapshot_encode_micros: AtomicU64,
     pub snapshot_bytes: AtomicU64,
+    /// Nodes the last snapshot left out to stay readable.
+    pub snapshot_left_out: AtomicU64,
     pub poll_round_micros: AtomicU64,
     pub round_ok: AtomicU64,
     pub round_failed: AtomicU64,
@@ -66,6 +68,7 @@ pub struct Report {
     /// Of which encoding (under the state lock).
     pub snapshot_encode_seconds: f64,
     pub snapshot_bytes: u64,
+    pub snapshot_left_out: u64,
     pub rss_bytes: u64,
 }
 
@@ -100,6 +103,7 @@ impl Metrics {
             snapshot_write_seconds: g(&self.snapshot_micros) as f64 / 1e6,
             snapshot_encode_seconds: g(&self.snapshot_encode_micros) as f64 / 1e6,
             snapshot_bytes: g(&self.snapshot_bytes),
+            snapshot_left_out: g(&self.snapshot_left_out),
             rss_bytes: rss_bytes(),
         }
     }

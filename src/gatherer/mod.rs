@@ -12,8 +12,10 @@
 //! - [`ingest`]: the bounded queue and the task applying it.
 //! - [`collection`]: recent samples with expiry.
 //! - [`aggregate`]: summaries over a period.
+//! - [`query`]: the read queries, paged and bounded.
 //! - [`table`]: each node's latest entry (the snapshot's content).
 //! - [`encode`]: the snapshot as pickle and JSON.
+//! - [`fit`]: leaving the largest nodes out of a snapshot too big to read.
 //! - [`metrics`]: the gatherer's reports on itself.
 //! - [`api`]: the HTTP routes.
 //! - [`plugin`]: the `stats_gatherer` munin plugin (in `tahoe-stats`).
@@ -23,6 +25,7 @@ pub mod aggregate;
 pub mod api;
 pub mod collection;
 pub mod encode;
+pub mod fit;
 pub mod ingest;
 pub mod lines;
 pub mod metrics;
@@ -31,6 +34,7 @@ pub mod options;
 pub mod plugin;
 pub mod poll;
 pub mod provider;
+pub mod query;
 pub mod reply;
 pub mod run;
 pub mod status;

@@ -47,6 +47,9 @@ pub struct Cli {
     /// Largest request or reply body, in bytes [default: 1048576]
     #[arg(long, value_name = "BYTES")]
     pub max_body: Option<usize>,
+    /// Most node ids held; reports from new ones past it are refused [default: 10000]
+    #[arg(long, value_name = "N")]
+    pub max_nodes: Option<usize>,
     /// Polls in flight at once [default: 256]
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
@@ -83,6 +86,7 @@ pub struct Options {
     pub queue_size: usize,
     pub max_body: usize,
     pub concurrency: usize,
+    pub max_nodes: usize,
     pub token: Option<String>,
     pub providers: Vec<Provider>,
 }
@@ -175,6 +179,10 @@ impl Options {
                 "concurrency",
                 cli.concurrency.or(file.concurrency).unwrap_or(256),
             )?,
+            max_nodes: positive(
+                "max-nodes",
+                cli.max_nodes.or(file.max_nodes).unwrap_or(10_000),
+            )?,
             token,
             providers,
         })
@@ -231,6 +239,7 @@ fn read_config(path: &Path, into: &mut Cli) -> Result<(), String> {
             "queue-size" | "queue_size" => into.queue_size = Some(number(&value)?),
             "max-body" | "max_body" => into.max_body = Some(number(&value)?),
             "concurrency" => into.concurrency = Some(number(&value)?),
+            "max-nodes" | "max_nodes" => into.max_nodes = Some(number(&value)?),
             "token" => into.token = Some(value),
             "token-file" | "token_file" => into.token_file = Some(value.into()),
             "tahoe-node" | "tahoe_node" => into.tahoe_nodes.push(value.into()),

@@ -58,6 +58,15 @@ impl NodeStats {
     pub fn sample_count(&self) -> usize {
         self.counters.len() + self.stats.iter().filter(|(_, v)| v.is_some()).count()
     }
+
+    /// Keeps at most `max` values (counters first, in the reply's order);
+    /// returns how many went.
+    pub fn cap(&mut self, max: usize) -> usize {
+        let before = self.counters.len() + self.stats.len();
+        self.counters.truncate(max);
+        self.stats.truncate(max - self.counters.len());
+        before - self.counters.len() - self.stats.len()
+    }
 }
 
 /// A reply that parsed, and what was dropped from it.

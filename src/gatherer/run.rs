@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use super::api::{self, Api};
 use super::collection::Collection;
 use super::encode;
+use super::fit;
 use super::ingest::{self, Shared, State};
 use super::metrics;
 use super::options::Options;
@@ -24,7 +25,6 @@ use crate::tahoe::snapshot::MAX_FILE;
 
 /// Runs until SIGTERM or SIGINT.
 pub async fn run(opts: Options) -> Result<()> {
-    raise_fd_limit();
     if let Some(dir) = opts
         .statsfile
         .parent()
@@ -39,6 +39,7 @@ pub async fn run(opts: Options) -> Result<()> {
     let state = State {
         table,
         collection: Collection::new(opts.retention.as_millis() as i64),
+        max_nodes: opts.max_nodes,
     };
     let (shared, rx) = Shared::new(state, opts.queue_size);
     let consumer = tokio::spawn(ingest::consume(shared.clone(), rx));
@@ -60,15 +61,16 @@ pub async fn run(opts: Options) -> Result<()> {
         token: opts.token.as_deref().map(Arc::from),
         max_body: opts.max_body,
         providers: opts.providers.len(),
+        heavy: Arc::new(tokio::sync::Semaphore::new(super::query::HEAVY_AT_ONCE)),
+        max_nodes: opts.max_nodes,
     });
     let mut server_stop = stop.clone();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = server_stop.wait_for(|s| *s).await;
-            })
-            .await
-    });
+    // Polls hold descriptors too: the API's connections leave room for them.
+    let limits = crate::httpd::Limits::within(crate::sys::raise_fd_limit(), opts.concurrency);
+    tracing::debug!("API connection limits: {limits:?}");
+    let server = tokio::spawn(crate::httpd::serve(listener, app, limits, async move {
+        let _ = server_stop.wait_for(|s| *s).await;
+    }));
     tokio::spawn(expire_loop(shared.clone(), opts.node_expiry, stop.clone()));
 
     let poller = Poller::new(opts.timeout, opts.max_body);
@@ -118,8 +120,27 @@ pub async fn write_snapshot(shared: &Arc<Shared>, opts: &Options) {
     let (pkl_path, json_path) = (opts.statsfile.clone(), opts.json_file());
     let writer = shared.clone();
     let result = tokio::task::spawn_blocking(move || {
-        let pickle = encode::pickle(&nodes);
-        let json = encode::json(&nodes);
+        let fitted = fit::within(nodes, MAX_FILE);
+        if !fitted.left_out.is_empty() {
+            let named: Vec<String> = fitted
+                .left_out
+                .iter()
+                .take(20)
+                .map(|(id, size)| format!("{id} ({size} bytes)"))
+                .collect();
+            let more = fitted.left_out.len().saturating_sub(named.len());
+            tracing::error!(
+                "{}: the snapshot would pass the {} MiB the plugins read; the {} largest nodes are left out of it: {}{}",
+                pkl_path.display(),
+                MAX_FILE >> 20,
+                fitted.left_out.len(),
+                named.join(", "),
+                if more > 0 { format!(" and {more} more") } else { String::new() }
+            );
+        }
+        let left_out = fitted.left_out.len() as u64;
+        let pickle = fitted.pickle;
+        let json = encode::json(&fitted.nodes);
         let encoded = started.elapsed();
         if pickle.len() as u64 > MAX_FILE {
             return Err(format!(
@@ -132,14 +153,15 @@ pub async fn write_snapshot(shared: &Arc<Shared>, opts: &Options) {
         let _one_writer = writer.writing.lock().unwrap_or_else(|p| p.into_inner());
         crate::atomic_file::replace(&pkl_path, &pickle)?;
         crate::atomic_file::replace(&json_path, &json)?;
-        Ok((encoded, pickle.len() as u64))
+        Ok((encoded, pickle.len() as u64, left_out))
     })
     .await
     .unwrap_or_else(|e| Err(format!("snapshot writer failed: {e}")));
     let m = &shared.metrics;
     match result {
-        Ok((encoded, size)) => {
+        Ok((encoded, size, left_out)) => {
             metrics::add(&m.snapshot_writes, 1);
+            metrics::set(&m.snapshot_left_out, left_out);
             metrics::set(&m.snapshot_bytes, size);
             metrics::set(&m.snapshot_micros, started.elapsed().as_micros() as u64);
             metrics::set(&m.snapshot_encode_micros, encoded.as_micros() as u64);
@@ -215,22 +237,6 @@ fn load_table(path: &Path) -> Result<Table> {
                 aside.display()
             );
             Ok(Table::default())
-        }
-    }
-}
-
-/// Thousands of providers and agents need more descriptors than the usual
-/// soft limit of 1024; the hard limit is ours to take.
-pub fn raise_fd_limit() {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: plain syscalls on a local struct.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
-            lim.rlim_cur = lim.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
         }
     }
 }

@@ -32,17 +32,56 @@ pub fn tune(file: &str, args: &[String]) -> Result<(), String> {
 /// `rrdtool graphv FILE ARGS...` through `rrd_graph_v`; the image is
 /// written to FILE, the returned info list is freed.
 pub fn graph(file: &str, args: &[String]) -> Result<(), String> {
+    let mut size = None;
     call("graphv", file, args, |argc, argv| {
-        // SAFETY: as in `tune`; a non-null info list is ours to free.
+        // SAFETY: as in `tune`; a non-null info list is ours to free, and
+        // read (keys and counts) before it is.
         unsafe {
             let info = rrd_sys::rrd_graph_v(argc, argv);
             if info.is_null() {
                 return false;
             }
+            // Cairo failing to write the image (too tall a legend) leaves an
+            // info list and librrd's error set: a failure all the same.
+            let failed = rrd_sys::rrd_test_error() != 0;
+            if failed {
+                size = image_size(info);
+            }
             rrd_sys::rrd_info_free(info);
-            true
+            !failed
         }
     })
+    .map_err(|e| match size {
+        Some((w, h)) if w.max(h) > 32_767 => format!(
+            "{e} (the image would be {w}x{h} pixels; cairo draws at most 32767 in each direction)"
+        ),
+        Some((w, h)) => format!("{e} (image {w}x{h} pixels)"),
+        None => e,
+    })
+}
+
+/// `image_width` and `image_height` from a graph's info list.
+///
+/// # Safety
+/// `info` is a valid list from `rrd_graph_v`, not yet freed.
+unsafe fn image_size(mut info: *mut rrd_sys::rrd_info_t) -> Option<(u64, u64)> {
+    let (mut w, mut h) = (None, None);
+    // SAFETY: walking the list librrd built, as its docs describe.
+    unsafe {
+        while !info.is_null() {
+            let item = &*info;
+            if item.type_ == rrd_sys::rrd_info_type_RD_I_CNT && !item.key.is_null() {
+                let n: u64 = item.value.u_cnt;
+                match std::ffi::CStr::from_ptr(item.key).to_bytes() {
+                    b"image_width" => w = Some(n),
+                    b"image_height" => h = Some(n),
+                    _ => {}
+                }
+            }
+            info = item.next;
+        }
+    }
+    w.zip(h)
 }
 
 /// Runs one argv-style librrd call under the turn: `command file args...`

@@ -67,6 +67,78 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
     }
 }
 
+/// One kept-alive HTTP/1.1 connection, for many requests without a
+/// socket (and a TIME_WAIT port) each.
+pub struct KeepAlive {
+    reader: BufReader<TcpStream>,
+    addr: SocketAddr,
+}
+
+impl KeepAlive {
+    pub fn connect(addr: SocketAddr) -> KeepAlive {
+        let s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        s.set_nodelay(true).unwrap();
+        KeepAlive {
+            reader: BufReader::new(s),
+            addr,
+        }
+    }
+
+    /// One request; returns status and body (replies carry Content-Length).
+    pub fn request(&mut self, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n\r\n",
+            self.addr,
+            body.len()
+        );
+        // One write: head and body apart meet Nagle and delayed ACKs.
+        let mut req = head.into_bytes();
+        req.extend_from_slice(body);
+        self.reader.get_mut().write_all(&req).unwrap();
+        let mut status = 0;
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            self.reader.read_line(&mut line).unwrap();
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            if status == 0 {
+                status = l.split(' ').nth(1).unwrap().parse().unwrap();
+            } else if let Some((k, v)) = l.split_once(':')
+                && k.eq_ignore_ascii_case("content-length")
+            {
+                length = v.trim().parse().unwrap();
+            }
+        }
+        let mut reply = vec![0; length];
+        self.reader.read_exact(&mut reply).unwrap();
+        (status, reply)
+    }
+}
+
+/// Resident and peak resident memory of a process, in bytes
+/// (`VmRSS`, `VmHWM`).
+pub fn rss(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb = |key: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .unwrap()
+            * 1024
+    };
+    (kb("VmRSS:"), kb("VmHWM:"))
+}
+
+/// Resets a process's peak resident memory (`VmHWM`) to its current RSS.
+pub fn reset_peak(pid: u32) {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").unwrap();
+}
+
 /// The gatherer, killed on drop.
 pub struct Gatherer {
     child: Child,
@@ -89,9 +161,33 @@ impl Gatherer {
 
     /// Starts it with a given statsfile; `dir` lives as long as it runs.
     pub fn start_in(dir: tempfile::TempDir, statsfile: &Path, args: &[&str]) -> Gatherer {
+        Gatherer::start_with(dir, statsfile, args, None)
+    }
+
+    /// Starts it with soft and hard open-file limits of `nofile`, as a
+    /// service whose unit sets `LimitNOFILE=1024` runs.
+    pub fn start_with_nofile(args: &[&str], nofile: u64) -> Gatherer {
+        let dir = tempfile::Builder::new()
+            .prefix("gatherer")
+            .tempdir()
+            .unwrap();
+        let statsfile = dir.path().join("stats.pickle");
+        Gatherer::start_with(dir, &statsfile, args, Some(nofile))
+    }
+
+    fn start_with(
+        dir: tempfile::TempDir,
+        statsfile: &Path,
+        args: &[&str],
+        nofile: Option<u64>,
+    ) -> Gatherer {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let log = dir.path().join("gatherer.log");
-        let child = Command::new(env!("CARGO_BIN_EXE_stats-gatherer"))
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_stats-gatherer"));
+        if let Some(n) = nofile {
+            super::limit_nofile(&mut cmd, n);
+        }
+        let child = cmd
             .arg("--listen")
             .arg(addr.to_string())
             .arg("--statsfile")
@@ -161,6 +257,10 @@ impl Gatherer {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn alive(&mut self) -> bool {

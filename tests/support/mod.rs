@@ -261,6 +261,25 @@ pub fn group_members(pgid: i32) -> Vec<u32> {
         .collect()
 }
 
+/// Gives the child soft and hard open-file limits of `n` (as a unit's
+/// `LimitNOFILE=n`), so raising the soft limit cannot hide running out.
+pub fn limit_nofile(cmd: &mut std::process::Command, n: u64) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs in between.
+    unsafe {
+        cmd.pre_exec(move || {
+            let lim = libc::rlimit {
+                rlim_cur: n,
+                rlim_max: n,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 /// SIGTERM, up to 10 s to exit, then SIGKILL.
 pub fn terminate(child: &mut Child) {
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);

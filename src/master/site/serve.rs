@@ -18,7 +18,7 @@ use std::time::SystemTime;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{StatusCode, Uri, header};
+use axum::http::{Method, StatusCode, Uri, header};
 use axum::response::Response;
 
 use super::graphdef::Period;
@@ -45,7 +45,14 @@ struct Current {
     conf: MasterConf,
     graphs: HashMap<String, Known>,
     answered: Vec<u64>,
+    /// Each graph's draw since the inputs last changed: requests arriving
+    /// while it runs wait for the same draw, and a failure is answered from
+    /// here (500 and librrd's reason) until munin.conf or the update's
+    /// state changes, never drawn again per request.
+    draws: Mutex<HashMap<String, Arc<Drawn>>>,
 }
+
+type Drawn = tokio::sync::OnceCell<Result<(), String>>;
 
 type Index = Arc<Current>;
 
@@ -114,6 +121,7 @@ impl Site {
                 conf: conf_now,
                 graphs: map,
                 answered,
+                draws: Mutex::default(),
             }),
         );
         Ok(cached.1.clone())
@@ -148,7 +156,17 @@ fn respond(status: StatusCode, kind: &str, body: Vec<u8>) -> Response {
         .unwrap_or_default()
 }
 
-async fn get(State(site): State<Arc<Site>>, uri: Uri) -> Response {
+async fn get(State(site): State<Arc<Site>>, method: Method, uri: Uri) -> Response {
+    if method != Method::GET && method != Method::HEAD {
+        let mut r = respond(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "text/plain",
+            format!("{method} is not served here: GET or HEAD\n").into_bytes(),
+        );
+        r.headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static("GET, HEAD"));
+        return r;
+    }
     let Some(rel) = local_path(uri.path()) else {
         return respond(StatusCode::NOT_FOUND, "text/plain", b"not found\n".to_vec());
     };
@@ -163,10 +181,30 @@ async fn get(State(site): State<Arc<Site>>, uri: Uri) -> Response {
         }
     };
     let path = current.conf.htmldir.join(&rel);
-    if let Some(k) = current.graphs.get(&rel)
-        && let Err(e) = refresh(&site, &current, k, &path).await
-    {
-        tracing::error!("{rel}: {e}");
+    if let Some(k) = current.graphs.get(&rel) {
+        let drawn = current
+            .draws
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(rel.clone())
+            .or_default()
+            .clone();
+        let outcome = drawn
+            .get_or_init(|| async {
+                let r = refresh(&site, &current, k, &path).await;
+                if let Err(e) = &r {
+                    tracing::error!("{rel}: {e}");
+                }
+                r
+            })
+            .await;
+        if let Err(e) = outcome {
+            return respond(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "text/plain",
+                format!("cannot draw {rel}: {e}\n").into_bytes(),
+            );
+        }
     }
     let kind = match rel.rsplit('.').next() {
         Some("html") => "text/html; charset=utf-8",
@@ -221,6 +259,7 @@ pub async fn run(conf_path: PathBuf, port: u16, workers: usize) -> Result<(), St
                 conf: MasterConf::default(),
                 graphs: HashMap::new(),
                 answered: Vec::new(),
+                draws: Mutex::default(),
             }),
         )),
     });
@@ -231,12 +270,11 @@ pub async fn run(conf_path: PathBuf, port: u16, workers: usize) -> Result<(), St
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     tracing::info!("serving http://{addr}/");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(|e| e.to_string())?;
+    let limits = crate::httpd::Limits::within(crate::sys::raise_fd_limit(), 0);
+    crate::httpd::serve(listener, app, limits, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await;
     Ok(())
 }
 
