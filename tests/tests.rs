@@ -8,6 +8,7 @@ mod gatherer_api;
 mod gatherer_faults;
 mod gatherer_tahoe;
 mod hostile_gatherer;
+mod hostile_master;
 mod limits_agree;
 mod master_faults;
 mod master_fleet;

@@ -52,11 +52,12 @@ const FD_HEADROOM: usize = 64;
 
 impl Limits {
     /// The defaults for a process whose open-file limit is `fds`, of which
-    /// `reserve` are for its other work.
+    /// `reserve` are for its other work, besides those open now.
     pub fn within(fds: u64, reserve: usize) -> Limits {
+        let open = std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count());
         let room = usize::try_from(fds)
             .unwrap_or(usize::MAX)
-            .saturating_sub(reserve + FD_HEADROOM);
+            .saturating_sub(open + reserve + FD_HEADROOM);
         Limits {
             max_connections: room.clamp(16, 8192),
             header_timeout: Duration::from_secs(10),
@@ -85,6 +86,7 @@ pub async fn serve(
     let mut tasks = JoinSet::new();
     let mut next_id = 0u64;
     let mut near = false;
+    let mut told = None;
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -98,7 +100,12 @@ pub async fn serve(
                 // Out of descriptors: close the quietest connection and
                 // let the kernel's queue hold the new one meanwhile.
                 if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) {
-                    tracing::warn!("accept: {e}; closing the quietest idle connection");
+                    if told.is_none_or(|t: Instant| t.elapsed() > Duration::from_secs(60)) {
+                        tracing::warn!(
+                            "accept: {e}; closing the quietest idle connections (said once a minute)"
+                        );
+                        told = Some(Instant::now());
+                    }
                     evict(&live);
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;

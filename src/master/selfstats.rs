@@ -111,6 +111,7 @@ pub fn reply(s: &Summary) -> HostReply {
         node_name: String::new(),
         caps: Vec::new(),
         plugins: vec![(PLUGIN.to_string(), reply::parse(PLUGIN, &lines))],
+        skipped: Vec::new(),
     }
 }
 

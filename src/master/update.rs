@@ -58,6 +58,8 @@ pub struct Summary {
     pub configs_written: usize,
     pub configs_unchanged: usize,
     pub files_tuned: usize,
+    /// Plugins nodes listed that could not be stored (name, size).
+    pub plugins_skipped: usize,
     /// Problems of the run itself (rrdcached, carbon), for stderr.
     pub errors: Vec<String>,
 }
@@ -86,6 +88,12 @@ impl Summary {
             ", config state {} rewritten {} unchanged (writes saved), {} files tuned",
             self.configs_written, self.configs_unchanged, self.files_tuned
         ));
+        if self.plugins_skipped > 0 {
+            line.push_str(&format!(
+                ", {} plugins skipped (names or replies that cannot be stored)",
+                self.plugins_skipped
+            ));
+        }
         if self.values_cached > 0 {
             line.push_str(&format!(", {} through rrdcached", self.values_cached));
         }
@@ -153,7 +161,10 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
     let mut s = Summary::default();
     for r in &results {
         match &r.plan {
-            Ok(_) => s.hosts_ok += 1,
+            Ok(p) => {
+                s.hosts_ok += 1;
+                s.plugins_skipped += p.skipped;
+            }
             Err(e) => {
                 s.hosts_failed += 1;
                 if e.timed_out() {

@@ -280,6 +280,26 @@ pub fn limit_nofile(cmd: &mut std::process::Command, n: u64) {
     }
 }
 
+/// Waits (up to 20 s) until the open descriptors of `pid` stop changing
+/// for 300 ms: a server has taken every connection offered to it.
+pub fn settle(pid: u32) {
+    let count = || {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    let end = Instant::now() + Duration::from_secs(20);
+    let mut last = count();
+    while Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(300));
+        let now = count();
+        if now == last {
+            return;
+        }
+        last = now;
+    }
+}
+
 /// SIGTERM, up to 10 s to exit, then SIGKILL.
 pub fn terminate(child: &mut Child) {
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);

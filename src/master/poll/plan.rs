@@ -56,13 +56,19 @@ impl FieldPlan {
 pub struct HostPlan {
     pub fields: Vec<FieldPlan>,
     pub problems: Vec<String>,
+    /// Plugins the node listed and the run did not store (see `problems`).
+    pub skipped: usize,
     /// Each plugin's config, overrides applied, for the state file.
     pub config: HostConfig,
 }
 
 /// Plans `reply` of `host` under `dbdir`.
 pub fn plan(dbdir: &Path, host: &Host, mut reply: HostReply) -> HostPlan {
-    let mut out = HostPlan::default();
+    let mut out = HostPlan {
+        skipped: reply.skipped.len(),
+        ..HostPlan::default()
+    };
+    out.problems.append(&mut reply.skipped);
     for (_, parsed) in &mut reply.plugins {
         for (key, value) in &host.overrides {
             apply_override(parsed, key, value);
@@ -166,6 +172,7 @@ mod tests {
             node_name: "h".into(),
             caps: vec![],
             plugins: vec![("c".into(), c)],
+            skipped: vec![],
         };
         let p = plan(Path::new("/db"), &host, r);
         assert_eq!(p.fields.len(), 2);

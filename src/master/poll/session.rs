@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
 use super::reply::{self, Parsed};
@@ -20,6 +21,19 @@ use crate::master::store::layout;
 const MAX_LINE: usize = 64 * 1024;
 /// Most lines in one reply.
 const MAX_LINES: usize = 100_000;
+/// Most bytes of one reply (`config` or `fetch`): a larger one is read to
+/// its end and dropped, and the plugin skipped. Munin's largest plugins
+/// (multigraph SNMP, diskstats) answer a few hundred KiB.
+pub const MAX_REPLY: usize = 4 << 20;
+/// Most reply bytes kept from one host; its plugins past it are skipped.
+pub const MAX_HOST: usize = 16 << 20;
+/// Reply bytes all sessions of the process hold at once, in KiB: with
+/// hundreds of nodes polled at once, per-host caps alone would still add
+/// up to gigabytes. A session waits for room (under its own deadline).
+const PROCESS_KIB: usize = 256 * 1024;
+static BUDGET: Semaphore = Semaphore::const_new(PROCESS_KIB);
+/// Room is taken from the process budget in steps of this many KiB.
+const STEP_KIB: usize = 64;
 
 /// Why the poll of one node failed. `update` counts timeouts apart from
 /// other failures, so the kind is a type, never read back from the text
@@ -60,12 +74,10 @@ pub enum Failure {
     Io(std::io::Error),
     #[error("sent a line over {MAX_LINE} bytes")]
     LineTooLong,
-    #[error("{0}: reply over {MAX_LINES} lines")]
-    TooManyLines(String),
     #[error("not a munin node: {0:?}")]
     NotMunin(String),
-    #[error("listed a plugin name that cannot be stored: {0:?}")]
-    BadPluginName(String),
+    #[error("no room in the master's reply budget before the deadline")]
+    BudgetTimeout,
 }
 
 /// What one host gave.
@@ -74,8 +86,34 @@ pub struct HostReply {
     /// The name in the node's banner.
     pub node_name: String,
     pub caps: Vec<String>,
-    /// Per plugin: its services with config and values.
+    /// Per plugin (by the name it is stored under): its services with
+    /// config and values.
     pub plugins: Vec<(String, Parsed)>,
+    /// Plugins not stored, each with the reason (name, size).
+    pub skipped: Vec<String>,
+}
+
+/// A multi-line reply, or how large it was when it was too large to keep.
+enum Answer {
+    Lines(Vec<String>),
+    TooLarge { bytes: usize, lines: usize },
+}
+
+/// The name a plugin is stored under, as munin-update files it: every
+/// character but `[A-Za-z0-9_]` becomes `_` (`if_eth0.1` → `if_eth0_1`,
+/// `tahoe_files.py` → `tahoe_files_py`), so no name reaches a path as it was
+/// sent.
+pub fn stored_name(plugin: &str) -> String {
+    plugin
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 struct Conn {
@@ -83,6 +121,10 @@ struct Conn {
     w: tokio::net::tcp::OwnedWriteHalf,
     deadline: Instant,
     peer: String,
+    /// Reply bytes kept so far, and the process budget taken for them
+    /// (given back when the session ends).
+    held: usize,
+    room: Option<SemaphorePermit<'static>>,
 }
 
 impl Conn {
@@ -137,20 +179,58 @@ impl Conn {
         }
     }
 
-    /// Lines up to the `.` that ends a multi-line reply.
-    async fn dot(&mut self, cmd: &str) -> Result<Vec<String>, PollError> {
+    /// Takes room in the process budget for `held` bytes in all.
+    async fn reserve(&mut self, held: usize) -> Result<(), PollError> {
+        let have = self.room.as_ref().map_or(0, |p| p.num_permits()) * 1024;
+        if held <= have {
+            return Ok(());
+        }
+        let kib = (held - have).div_ceil(1024).next_multiple_of(STEP_KIB);
+        let more = tokio::time::timeout_at(self.deadline, BUDGET.acquire_many(kib as u32))
+            .await
+            .map_err(|_| self.fail(Failure::BudgetTimeout))?
+            .map_err(|_| self.fail(Failure::BudgetTimeout))?;
+        match &mut self.room {
+            Some(p) => p.merge(more),
+            None => self.room = Some(more),
+        }
+        Ok(())
+    }
+
+    /// Lines up to the `.` that ends a multi-line reply. Past
+    /// [`MAX_REPLY`] bytes, [`MAX_LINES`] lines or the host's
+    /// [`MAX_HOST`], the rest is read and dropped, so the session stays in
+    /// step for the next plugin and memory never follows the node.
+    async fn dot(&mut self, cmd: &str) -> Result<Answer, PollError> {
         self.send(cmd).await?;
         let mut lines = Vec::new();
+        let (mut bytes, mut count, mut over) = (0usize, 0usize, false);
         loop {
             let l = self.line().await?;
             if l == "." {
-                return Ok(lines);
+                break;
             }
-            if lines.len() >= MAX_LINES {
-                return Err(self.fail(Failure::TooManyLines(cmd.to_string())));
+            bytes += l.len() + 1;
+            count += 1;
+            if over {
+                continue;
             }
+            if bytes > MAX_REPLY || count > MAX_LINES || self.held + bytes > MAX_HOST {
+                over = true;
+                lines = Vec::new();
+                continue;
+            }
+            self.reserve(self.held + bytes).await?;
             lines.push(l);
         }
+        if over {
+            return Ok(Answer::TooLarge {
+                bytes,
+                lines: count,
+            });
+        }
+        self.held += bytes;
+        Ok(Answer::Lines(lines))
     }
 }
 
@@ -174,6 +254,8 @@ pub async fn poll(host: &Host, connect: Duration, total: Duration) -> Result<Hos
         w,
         deadline,
         peer,
+        held: 0,
+        room: None,
     };
     let banner = c.line().await?;
     let node_name = banner
@@ -198,19 +280,57 @@ pub async fn poll(host: &Host, connect: Duration, total: Duration) -> Result<Hos
         node_name,
         caps,
         plugins: Vec::new(),
+        skipped: Vec::new(),
     };
+    let mut taken = std::collections::HashSet::new();
     for plugin in listed.split_whitespace() {
-        if layout::service_part(plugin).is_err() || plugin.contains('.') {
-            return Err(c.fail(Failure::BadPluginName(plugin.to_string())));
+        let stored = stored_name(plugin);
+        if let Err(e) = layout::service_part(&stored) {
+            out.skipped.push(format!("plugin {plugin:?} skipped: {e}"));
+            continue;
         }
-        let config = c.dot(&format!("config {plugin}")).await?;
-        let mut parsed = reply::parse(plugin, &config);
+        if !taken.insert(stored.clone()) {
+            out.skipped.push(format!(
+                "plugin {plugin:?} skipped: another plugin of this node is stored as {stored:?}"
+            ));
+            continue;
+        }
+        if c.held >= MAX_HOST {
+            out.skipped.push(format!(
+                "plugin {plugin:?} skipped: the node's replies passed {} MiB",
+                MAX_HOST >> 20
+            ));
+            continue;
+        }
+        let config = match c.dot(&format!("config {plugin}")).await? {
+            Answer::Lines(l) => l,
+            Answer::TooLarge { bytes, lines } => {
+                out.skipped.push(too_large(plugin, "config", bytes, lines));
+                continue;
+            }
+        };
+        let mut parsed = reply::parse(&stored, &config);
+        drop(config);
         if parsed.services.iter().all(|s| s.values.is_empty()) {
-            let fetched = c.dot(&format!("fetch {plugin}")).await?;
-            parsed.take_values(reply::parse(plugin, &fetched));
+            match c.dot(&format!("fetch {plugin}")).await? {
+                Answer::Lines(fetched) => parsed.take_values(reply::parse(&stored, &fetched)),
+                Answer::TooLarge { bytes, lines } => {
+                    out.skipped.push(too_large(plugin, "fetch", bytes, lines));
+                    continue;
+                }
+            }
         }
-        out.plugins.push((plugin.to_string(), parsed));
+        out.plugins.push((stored, parsed));
     }
     let _ = c.send("quit").await;
     Ok(out)
+}
+
+fn too_large(plugin: &str, cmd: &str, bytes: usize, lines: usize) -> String {
+    format!(
+        "plugin {plugin:?} skipped: its {cmd} reply was {bytes} bytes in {lines} lines, over what one reply may hold \
+         ({} MiB, {MAX_LINES} lines, {} MiB for the whole node)",
+        MAX_REPLY >> 20,
+        MAX_HOST >> 20
+    )
 }
