@@ -31,6 +31,14 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 /// Plugin stdout beyond this is refused (the real node has no limit).
 pub const DEFAULT_MAX_PLUGIN_OUTPUT: usize = 16 * 1024 * 1024;
+/// Plugin output held by all connections at once (`max_plugin_output_total`).
+pub const DEFAULT_MAX_OUTPUT_TOTAL: usize = 256 * 1024 * 1024;
+/// A command line begun must be complete within this (`line_timeout`).
+pub const DEFAULT_LINE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Sessions one address may hold at once (`max_connections_per_ip`).
+pub const DEFAULT_MAX_PER_IP: usize = 16;
+/// Sessions kept for `reserve_for` peers (`reserved_servers`).
+pub const DEFAULT_RESERVED: usize = 8;
 /// Between SIGHUP and SIGKILL for a plugin that timed out, as the real node.
 pub const KILL_GRACE: Duration = Duration::from_secs(2);
 
@@ -72,6 +80,13 @@ pub struct Settings {
     pub idle_timeout: Duration,
     pub max_connections: usize,
     pub max_plugin_output: usize,
+    pub max_output_total: usize,
+    pub line_timeout: Duration,
+    pub max_per_ip: usize,
+    /// Who gets the reserved sessions, and how many there are (part of
+    /// `max_connections`).
+    pub reserve_for: Vec<crate::node::access::Cidr>,
+    pub reserved: usize,
     pub plugin_state_dir: PathBuf,
     pub defaults: Defaults,
     pub as_root: bool,
@@ -112,6 +127,22 @@ impl Settings {
             global_timeout: config.global_timeout.unwrap_or(DEFAULT_GLOBAL_TIMEOUT),
             idle_timeout: config.idle_timeout.unwrap_or(DEFAULT_IDLE_TIMEOUT),
             max_connections: config.max_servers.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+            max_output_total: config
+                .max_plugin_output_total
+                .unwrap_or(DEFAULT_MAX_OUTPUT_TOTAL),
+            line_timeout: config.line_timeout.unwrap_or(DEFAULT_LINE_TIMEOUT),
+            max_per_ip: config.max_connections_per_ip.unwrap_or(DEFAULT_MAX_PER_IP),
+            reserve_for: config.reserve_for.clone().unwrap_or_else(|| {
+                ["127.0.0.1", "::1"]
+                    .iter()
+                    .filter_map(|a| crate::node::access::Cidr::parse(a).ok())
+                    .collect()
+            }),
+            // At most half the sessions, so others are always served too.
+            reserved: config
+                .reserved_servers
+                .unwrap_or(DEFAULT_RESERVED)
+                .min(config.max_servers.unwrap_or(DEFAULT_MAX_CONNECTIONS) / 2),
             max_plugin_output: config
                 .max_plugin_output
                 .unwrap_or(DEFAULT_MAX_PLUGIN_OUTPUT),
@@ -175,6 +206,7 @@ impl Settings {
             self.max_plugin_output,
             KILL_GRACE,
         )
+        .with_budget(self.max_output_total)
     }
 
     /// Creates the plugin state root if it is missing (readable by all, so

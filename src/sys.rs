@@ -68,6 +68,12 @@ pub fn raise_fd_limit() -> u64 {
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
             return 1024;
         }
+        let _ = ORIGINAL_SOFT.compare_exchange(
+            0,
+            lim.rlim_cur,
+            std::sync::atomic::Ordering::Relaxed,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         if lim.rlim_cur < lim.rlim_max {
             let want = libc::rlimit {
                 rlim_cur: lim.rlim_max,
@@ -79,4 +85,26 @@ pub fn raise_fd_limit() -> u64 {
         }
     }
     lim.rlim_cur
+}
+
+/// The soft open-file limit before [`raise_fd_limit`]; 0 until then.
+static ORIGINAL_SOFT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The limits children should run with when this process raised its own:
+/// the soft limit it started with, under the hard limit now in force.
+pub fn original_fd_limit() -> Option<libc::rlimit> {
+    let soft = ORIGINAL_SOFT.load(std::sync::atomic::Ordering::Relaxed);
+    if soft == 0 {
+        return None;
+    }
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: a plain syscall on a local struct.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 || lim.rlim_cur <= soft {
+        return None;
+    }
+    lim.rlim_cur = soft;
+    Some(lim)
 }

@@ -9,6 +9,7 @@ mod gatherer_faults;
 mod gatherer_tahoe;
 mod hostile_gatherer;
 mod hostile_master;
+mod hostile_node;
 mod limits_agree;
 mod master_faults;
 mod master_fleet;

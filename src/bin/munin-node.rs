@@ -61,6 +61,9 @@ fn main() -> ExitCode {
 }
 
 async fn serve(settings: Settings) -> Result<()> {
+    // Sessions and plugin pipes need descriptors; plugins get the old limit.
+    let fds = munin_rs::sys::raise_fd_limit();
+    tracing::debug!("open-file limit {fds}");
     let port = settings.config.port.unwrap_or(4949);
     let listener = listen::bind(settings.config.host.as_deref(), port).await?;
     let addr = listener.local_addr()?;

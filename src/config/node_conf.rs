@@ -14,7 +14,10 @@
 //!
 //! Keys of our own, all optional: `servicedir` and `sconfdir` (the plugin and
 //! plugin-conf.d directories, relative to the file's directory),
-//! `plugin_state_dir`, `idle_timeout`, `max_plugin_output`.
+//! `plugin_state_dir`, `idle_timeout`, `max_plugin_output`, and the limits
+//! that keep hostile clients from locking masters out: `line_timeout`,
+//! `max_connections_per_ip`, `reserve_for` (repeatable) with
+//! `reserved_servers`, `max_plugin_output_total`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -23,7 +26,7 @@ use regex_lite::Regex;
 
 use super::Diagnostic;
 use super::lines::{logical_lines, split_key_value};
-use crate::node::access::AccessList;
+use crate::node::access::{AccessList, Cidr};
 
 /// Name used in messages for the configuration compiled into the binary.
 /// Where the embedded config stands in for a file: Munin's installed
@@ -61,6 +64,15 @@ pub struct NodeConfig {
     pub pid_file: Option<PathBuf>,
     pub max_servers: Option<usize>,
     pub max_plugin_output: Option<usize>,
+    /// Plugin output held by all connections together, in bytes.
+    pub max_plugin_output_total: Option<usize>,
+    /// Longest a command line may take to arrive once begun.
+    pub line_timeout: Option<Duration>,
+    pub max_connections_per_ip: Option<usize>,
+    /// Peers (masters) for whom `reserved_servers` of the `max_servers`
+    /// sessions are kept; `None`: loopback.
+    pub reserve_for: Option<Vec<Cidr>>,
+    pub reserved_servers: Option<usize>,
 }
 
 /// Net::Server and Munin keys that a daemon supervisor handles for us, or
@@ -188,6 +200,34 @@ pub fn parse_str(name: &str, dir: Option<PathBuf>, content: &str) -> Result<Pars
                 Ok(n) if n > 0 => config.max_servers = Some(n),
                 _ => return fatal(format!("expected a positive number, got {value:?}")),
             },
+            "max_plugin_output_total" => match value.parse() {
+                Ok(n) if n > 0 => config.max_plugin_output_total = Some(n),
+                _ => {
+                    return fatal(format!(
+                        "expected a positive number of bytes, got {value:?}"
+                    ));
+                }
+            },
+            "line_timeout" => {
+                config.line_timeout = Some(seconds(value).map_err(|m| diag(format!("{key}: {m}")))?)
+            }
+            "max_connections_per_ip" => match value.parse() {
+                Ok(n) if n > 0 => config.max_connections_per_ip = Some(n),
+                _ => return fatal(format!("expected a positive number, got {value:?}")),
+            },
+            "reserved_servers" => match value.parse() {
+                Ok(n) => config.reserved_servers = Some(n),
+                _ => return fatal(format!("expected a number, got {value:?}")),
+            },
+            "reserve_for" => {
+                let list = config.reserve_for.get_or_insert_with(Vec::new);
+                for word in value.split_whitespace() {
+                    match Cidr::parse(word) {
+                        Ok(c) => list.push(c),
+                        Err(e) => return fatal(e),
+                    }
+                }
+            }
             "max_plugin_output" => match value.parse() {
                 Ok(n) if n > 0 => config.max_plugin_output = Some(n),
                 _ => {

@@ -6,8 +6,15 @@
 //! still gets the same one-line answer as on the real node (which reads lines
 //! of any length). An unterminated last line before EOF is still a line, as
 //! on the real node (`version` followed by a half-close is answered).
+//!
+//! A line once begun must end within the line timeout: a client trickling
+//! bytes without a newline would otherwise hold its session until the idle
+//! timeout, every byte resetting it.
+
+use std::time::Duration;
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
+use tokio::time::Instant;
 
 /// One line read from the client, without its `\n`.
 #[derive(Debug, PartialEq, Eq)]
@@ -21,11 +28,23 @@ pub struct Line {
 pub struct LineReader<R> {
     reader: R,
     max: usize,
+    line_timeout: Option<Duration>,
 }
 
 impl<R: AsyncBufRead + Unpin> LineReader<R> {
     pub fn new(reader: R, max: usize) -> Self {
-        LineReader { reader, max }
+        LineReader {
+            reader,
+            max,
+            line_timeout: None,
+        }
+    }
+
+    /// A line begun must be complete within `t`, else `next_line` fails
+    /// with [`std::io::ErrorKind::TimedOut`].
+    pub fn with_line_timeout(mut self, t: Duration) -> Self {
+        self.line_timeout = Some(t);
+        self
     }
 
     /// The next line, or `None` at end of input.
@@ -33,8 +52,20 @@ impl<R: AsyncBufRead + Unpin> LineReader<R> {
         let mut bytes = Vec::new();
         let mut truncated = false;
         let mut seen_any = false;
+        let mut until: Option<Instant> = None;
         loop {
-            let buf = self.reader.fill_buf().await?;
+            let buf = match until {
+                Some(at) => match tokio::time::timeout_at(at, self.reader.fill_buf()).await {
+                    Ok(r) => r?,
+                    Err(_) => {
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "a command line was begun and not finished within line_timeout",
+                        ));
+                    }
+                },
+                None => self.reader.fill_buf().await?,
+            };
             if buf.is_empty() {
                 return Ok(seen_any.then_some(Line { bytes, truncated }));
             }
@@ -51,6 +82,9 @@ impl<R: AsyncBufRead + Unpin> LineReader<R> {
             self.reader.consume(used);
             if done {
                 return Ok(Some(Line { bytes, truncated }));
+            }
+            if until.is_none() {
+                until = self.line_timeout.map(|t| Instant::now() + t);
             }
         }
     }
@@ -98,6 +132,18 @@ mod tests {
             got,
             vec![line(b"fetch BBBBBBBBBB", true), line(b"version", false)]
         );
+    }
+
+    #[tokio::test]
+    async fn a_line_begun_must_end_in_time() {
+        let (mut w, r) = tokio::io::duplex(64);
+        let mut lines = LineReader::new(tokio::io::BufReader::new(r), 100)
+            .with_line_timeout(Duration::from_millis(200));
+        tokio::io::AsyncWriteExt::write_all(&mut w, b"vers")
+            .await
+            .unwrap();
+        let e = lines.next_line().await.unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
     }
 
     #[tokio::test]

@@ -1,13 +1,15 @@
 //! The munin-node server.
 //!
-//! Layers, as in mini-redis: [`run`] accepts connections (bounded by
-//! `max_servers`, access-checked by [`access`]) → [`session::serve`] per
+//! Layers, as in mini-redis: [`run`] accepts connections (access-checked
+//! by [`access`], given a session by [`admit`]: `max_servers`, per-address
+//! shares and the masters' reserve) → [`session::serve`] per
 //! connection → [`connection::LineReader`] frames lines → [`command::Command`]
 //! parses one → the session applies it, running plugins through the shared
 //! [`crate::runner::exec::Runner`]. The set of plugins is a
 //! [`registry::Registry`] built at start-up and swapped whole on reload.
 
 pub mod access;
+pub mod admit;
 pub mod command;
 pub mod connection;
 pub mod listen;
@@ -22,7 +24,6 @@ use std::time::Duration;
 
 use anyhow::Result;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 
 use crate::runner::exec::Runner;
 use crate::settings::Settings;
@@ -89,30 +90,21 @@ impl Node {
 /// Serves connections on `listener` until `shutdown` completes, then waits a
 /// little for open sessions to finish.
 pub async fn run(listener: TcpListener, node: Arc<Node>, shutdown: impl Future<Output = ()>) {
-    let limit = node.settings.max_connections;
-    let slots = Arc::new(Semaphore::new(limit));
+    let admission = admit::Admission::new(&node.settings);
     tokio::select! {
-        _ = accept_loop(&listener, &node, &slots) => {}
+        _ = accept_loop(&listener, &node, &admission) => {}
         _ = shutdown => tracing::info!("shutting down"),
     }
     drop(listener);
-    // Sessions hold a slot each; all slots back means all sessions ended.
-    let drained =
-        tokio::time::timeout(Duration::from_secs(5), slots.acquire_many(limit as u32)).await;
-    if drained.is_err() {
+    if !admission.drained(Duration::from_secs(5)).await {
         tracing::info!("closing sessions still open after 5 s");
     }
 }
 
-async fn accept_loop(listener: &TcpListener, node: &Arc<Node>, slots: &Arc<Semaphore>) {
+async fn accept_loop(listener: &TcpListener, node: &Arc<Node>, admission: &Arc<admit::Admission>) {
     let mut backoff = Duration::from_millis(10);
     let active = Arc::new(AtomicUsize::new(0));
     loop {
-        // The semaphore is never closed, so acquiring cannot fail.
-        let slot = Arc::clone(slots)
-            .acquire_owned()
-            .await
-            .expect("semaphore open");
         let (stream, peer) = match listener.accept().await {
             Ok(conn) => {
                 backoff = Duration::from_millis(10);
@@ -132,11 +124,20 @@ async fn accept_loop(listener: &TcpListener, node: &Arc<Node>, slots: &Arc<Semap
             continue;
         }
         let node = Arc::clone(node);
+        let admission = Arc::clone(admission);
         let active = Arc::clone(&active);
-        active.fetch_add(1, Ordering::SeqCst);
         tokio::spawn(async move {
+            let ticket = match admission.admit(ip).await {
+                Ok(t) => t,
+                Err(refused) => {
+                    tracing::warn!(peer = %ip, "refusing connection: {}", refused.line().trim());
+                    let _ = stream.try_write(refused.line().as_bytes());
+                    return;
+                }
+            };
+            active.fetch_add(1, Ordering::SeqCst);
             session::serve(stream, ip, node).await;
-            drop(slot);
+            drop(ticket);
             if active.fetch_sub(1, Ordering::SeqCst) == 1 {
                 // The node just went idle: return the burst's memory.
                 crate::sys::release_free_memory();

@@ -188,6 +188,7 @@ async fn run_configs(specs: Vec<PluginSpec>, runner: &Arc<Runner>) -> Vec<Report
                 outcome: Outcome::Error("discovery task failed".into()),
                 stderr: Vec::new(),
                 elapsed: Default::default(),
+                held: Default::default(),
             })
         })
         .collect()
@@ -218,6 +219,7 @@ mod tests {
             outcome: Outcome::Success(out.as_bytes().to_vec()),
             stderr: vec![],
             elapsed: Duration::ZERO,
+            held: Default::default(),
         }
     }
 

@@ -21,7 +21,7 @@ use tokio::time::Instant;
 use super::Node;
 use super::command::Command;
 use super::connection::LineReader;
-use crate::runner::exec::{Outcome, Report, RunRequest};
+use crate::runner::exec::{Held, Outcome, Report, RunRequest};
 use crate::runner::output;
 
 /// The protocol version we report: the one whose behaviour we reproduce.
@@ -43,6 +43,8 @@ struct Session {
     /// Sticky: once announced, plugins get `MUNIN_CAP_DIRTYCONFIG=1`.
     dirtyconfig: bool,
     deadline: Instant,
+    /// The node's output budget the reply being sent holds.
+    held: Held,
 }
 
 /// Why a session ended, for the log.
@@ -50,6 +52,8 @@ enum End {
     Quit,
     Eof,
     Idle,
+    /// A line begun and not finished within `line_timeout`.
+    Incomplete,
     Io(std::io::Error),
 }
 
@@ -62,12 +66,17 @@ pub async fn serve(stream: TcpStream, peer: IpAddr, node: Arc<Node>) {
         caps: HashSet::new(),
         dirtyconfig: false,
         deadline,
+        held: Held::default(),
     };
     let mut last = String::from("<no command received yet>");
     let result = tokio::time::timeout_at(deadline, session.run(stream, &mut last)).await;
     match result {
         Ok(End::Quit | End::Eof) => {}
         Ok(End::Idle) => tracing::info!(peer = %session.peer, "closing idle connection"),
+        Ok(End::Incomplete) => tracing::info!(
+            peer = %session.peer,
+            "closing: a command line was not finished within line_timeout"
+        ),
         Ok(End::Io(e)) => tracing::debug!(peer = %session.peer, cause = %e, "connection error"),
         Err(_) => {
             tracing::warn!(peer = %session.peer, last = %last, "session reached global_timeout, closing")
@@ -80,7 +89,8 @@ impl Session {
         // Replies are written whole; without Nagle nothing waits for an ACK.
         let _ = stream.set_nodelay(true);
         let (read, mut write) = stream.into_split();
-        let mut lines = LineReader::new(BufReader::new(read), MAX_LINE);
+        let mut lines = LineReader::new(BufReader::new(read), MAX_LINE)
+            .with_line_timeout(self.node.settings.line_timeout);
         let banner = format!("# munin node at {}\n", self.node.settings.fqdn);
         if let Err(e) = write.write_all(banner.as_bytes()).await {
             return End::Io(e);
@@ -89,6 +99,7 @@ impl Session {
         loop {
             let line = match tokio::time::timeout(idle, lines.next_line()).await {
                 Err(_) => return End::Idle,
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::TimedOut => return End::Incomplete,
                 Ok(Err(e)) => return End::Io(e),
                 Ok(Ok(None)) => return End::Eof,
                 Ok(Ok(Some(line))) => line,
@@ -101,7 +112,10 @@ impl Session {
                 Command::Quit => return End::Quit,
                 cmd => self.apply(cmd).await,
             };
-            if let Err(e) = write.write_all(&reply).await {
+            let written = write.write_all(&reply).await;
+            // The reply is sent: its share of the output budget goes back.
+            self.held = Held::default();
+            if let Err(e) = written {
                 return End::Io(e);
             }
         }
@@ -156,7 +170,7 @@ impl Session {
         }
     }
 
-    async fn run_plugin(&self, name: &[u8], arg: Option<&'static str>) -> Vec<u8> {
+    async fn run_plugin(&mut self, name: &[u8], arg: Option<&'static str>) -> Vec<u8> {
         let registry = self.node.registry();
         let Some(service) = registry.service(name) else {
             return UNKNOWN_SERVICE.to_vec();
@@ -173,6 +187,7 @@ impl Session {
         tracing::debug!(plugin = %spec.name, elapsed = ?report.elapsed, "plugin run");
         log_stderr(&spec.name, &report);
         let mut reply = Vec::new();
+        self.held = report.held;
         match report.outcome {
             Outcome::Success(out) => {
                 let dropped = output::append_lines(&mut reply, &out);

@@ -14,6 +14,12 @@
 //!   the child, leaving a zombie.)
 //! - the output cap: a plugin that writes more than `max_output` bytes to
 //!   stdout is killed with its group, and its output is discarded.
+//! - the node's output budget, shared by all runs: a plugin starts once
+//!   there is room in it for the largest output it may give (waiting under
+//!   its timeout); when it ends, only what its output takes stays held, until
+//!   the reply has been sent (see [`Held`]). So `max_servers` ×
+//!   `max_plugin_output` never adds up in memory, and runs never wait on
+//!   each other mid-read.
 //! - the caller going away (e.g. the session's own deadline): the process
 //!   group is killed when the run is dropped.
 //!
@@ -23,12 +29,14 @@
 use std::io;
 use std::path::Path;
 use std::process::ExitStatus;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::unix::pipe;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::PluginSpec;
 use super::env::BaseEnv;
@@ -60,7 +68,20 @@ pub struct Report {
     pub outcome: Outcome,
     pub stderr: Vec<u8>,
     pub elapsed: Duration,
+    /// The output budget the stdout holds: keep it until the reply built
+    /// from it is sent.
+    pub held: Held,
 }
+
+/// Room taken in the node's output budget; given back on drop.
+#[derive(Debug, Default)]
+pub struct Held {
+    /// Kept only to be dropped.
+    _room: Option<OwnedSemaphorePermit>,
+}
+
+/// The budget is counted in KiB (a semaphore holds at most u32 permits).
+const BUDGET_UNIT: usize = 1024;
 
 /// Per-run parameters that come from the connection, not the plugin.
 #[derive(Debug, Clone, Copy)]
@@ -79,6 +100,9 @@ pub struct Runner {
     env: BaseEnv,
     max_output: usize,
     kill_grace: Duration,
+    /// The output budget of all runs together, in KiB; `None`: unbounded
+    /// (munin-run, one run).
+    budget: Option<Arc<Semaphore>>,
 }
 
 impl Runner {
@@ -87,7 +111,19 @@ impl Runner {
             env,
             max_output,
             kill_grace,
+            budget: None,
         }
+    }
+
+    /// Shares `total` bytes of output among all runs at once (at least
+    /// one run's worth).
+    pub fn with_budget(mut self, total: usize) -> Self {
+        let total = total.max(self.max_output + 2 * BUDGET_UNIT);
+        let units = total
+            .div_ceil(BUDGET_UNIT)
+            .clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
+        self.budget = Some(Arc::new(Semaphore::new(units)));
+        self
     }
 
     /// Runs `spec` once and reports how it went. Never panics on plugin
@@ -98,6 +134,7 @@ impl Runner {
             outcome,
             stderr,
             elapsed: started.elapsed(),
+            held: Held::default(),
         };
         if req.timeout.is_zero() {
             return report(Outcome::TimedOut, Vec::new());
@@ -127,6 +164,28 @@ impl Runner {
         if let Err(e) = self.ensure_plugstate(identity) {
             tracing::warn!(plugin = %spec.name, cause = %e, "cannot prepare the plugin state directory");
         }
+        // Room for the largest output this run may give, before it starts:
+        // runs wait their turn here rather than together in memory.
+        let mut room = match &self.budget {
+            None => None,
+            Some(b) => {
+                let units = self.max_output.div_ceil(BUDGET_UNIT) + 1;
+                match tokio::time::timeout(req.timeout, b.clone().acquire_many_owned(units as u32))
+                    .await
+                {
+                    Ok(Ok(p)) => Some(p),
+                    _ => {
+                        return report(
+                            Outcome::Error(
+                                "no room in the node's output budget (max_plugin_output_total) within the plugin's timeout"
+                                    .into(),
+                            ),
+                            Vec::new(),
+                        );
+                    }
+                }
+            }
+        };
         let argv = command_line(spec, req.arg);
         let env = self
             .env
@@ -183,6 +242,14 @@ impl Runner {
         .await;
         match collected {
             Ok(Ok((stdout, stderr, status))) => {
+                // Only what the output takes stays held, until it is sent.
+                if let Some(r) = &mut room {
+                    let keep = stdout.len().div_ceil(BUDGET_UNIT).max(1);
+                    if r.num_permits() > keep {
+                        drop(r.split(r.num_permits() - keep));
+                    }
+                }
+                let held = Held { _room: room };
                 guard.disarm();
                 reaper::unmanage(pid as u32);
                 let outcome = if status.success() {
@@ -190,7 +257,10 @@ impl Runner {
                 } else {
                     Outcome::Failed { status, stdout }
                 };
-                report(outcome, stderr)
+                Report {
+                    held,
+                    ..report(outcome, stderr)
+                }
             }
             Ok(Err(failure)) => {
                 signal_group(pid, Signal::SIGKILL);

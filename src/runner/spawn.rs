@@ -63,6 +63,9 @@ struct ChildArgs {
     ngroups: usize,
     /// Highest signal number (SIGRTMAX), read in the parent.
     sigmax: libc::c_int,
+    /// The open-file limit the daemon started with (it raised its own), so
+    /// plugins that close every descriptor up to the limit stay quick.
+    nofile: Option<libc::rlimit>,
     /// Written by the child on failure: the step and its errno.
     failed_step: AtomicI32,
     failed_errno: AtomicI32,
@@ -154,6 +157,7 @@ pub fn spawn(req: &Request<'_>) -> io::Result<Spawned> {
         groups: groups.as_ptr(),
         ngroups: groups.len(),
         sigmax: libc::SIGRTMAX(),
+        nofile: crate::sys::original_fd_limit(),
         failed_step: AtomicI32::new(-1),
         failed_errno: AtomicI32::new(0),
     };
@@ -251,6 +255,10 @@ extern "C" fn child_main(raw: *mut libc::c_void) -> libc::c_int {
             return fail(4);
         }
         libc::umask(0o002);
+        if let Some(lim) = &a.nofile {
+            // Best effort: a plugin with the raised limit still runs.
+            libc::setrlimit(libc::RLIMIT_NOFILE, lim);
+        }
         if libc::chdir(c"/".as_ptr()) < 0 {
             return fail(5);
         }
