@@ -105,6 +105,7 @@ pub fn report(api: &Api) -> metrics::Report {
         let st = api.shared.state();
         r.samples_held = st.collection.held();
         r.samples_expired = st.collection.expired_total();
+        r.samples_refused = st.collection.refused_total();
         r.sample_bytes = st.collection.sample_bytes();
         r.series = st.collection.series();
         r.nodes = st.table.len();

@@ -94,7 +94,12 @@ pub struct Collection {
     nodes: HashMap<Arc<str>, HashMap<Arc<str>, Series>>,
     held: usize,
     expired: u64,
+    /// Samples of new series refused at [`MAX_SERIES_PER_NODE`].
+    refused: u64,
 }
+
+/// Most series one node holds (the snapshot's per-node cap).
+pub const MAX_SERIES_PER_NODE: usize = super::table::MAX_KEYS_PER_NODE;
 
 impl Collection {
     pub fn new(retention_ms: i64) -> Collection {
@@ -104,7 +109,13 @@ impl Collection {
             nodes: HashMap::new(),
             held: 0,
             expired: 0,
+            refused: 0,
         }
+    }
+
+    /// Samples refused because their node held too many series.
+    pub fn refused_total(&self) -> u64 {
+        self.refused
     }
 
     fn intern(names: &mut HashSet<Arc<str>>, s: &str) -> Arc<str> {
@@ -156,6 +167,12 @@ impl Collection {
                 self.nodes.entry(id).or_default()
             }
         };
+        // As the snapshot's entry, a node holds so many series at most:
+        // names invented per push would otherwise pile up until expiry.
+        if metrics.len() >= MAX_SERIES_PER_NODE && !metrics.contains_key(metric) {
+            self.refused += points.len() as u64;
+            return;
+        }
         let series = match metrics.get_mut(metric) {
             Some(s) => s,
             None => {
@@ -360,6 +377,23 @@ mod tests {
         assert_eq!(c.expire(15_001), 1);
         assert_eq!((c.held(), c.series(), c.expired_total()), (0, 0, 3));
         assert!(c.names.is_empty(), "interned names are released");
+    }
+
+    #[test]
+    fn a_node_holds_a_bounded_number_of_series() {
+        let mut c = Collection::new(60_000);
+        for i in 0..MAX_SERIES_PER_NODE + 3 {
+            c.add("n", &format!("m{i}"), Kind::Gauge, 1_000, 1.0);
+        }
+        assert_eq!((c.series(), c.refused_total()), (MAX_SERIES_PER_NODE, 3));
+        c.add("n", "m0", Kind::Gauge, 2_000, 2.0);
+        assert_eq!(
+            c.last("n", "m0"),
+            Some((Kind::Gauge, 2.0)),
+            "known series still grow"
+        );
+        c.add("other", "m0", Kind::Gauge, 2_000, 2.0);
+        assert_eq!(c.series(), MAX_SERIES_PER_NODE + 1);
     }
 
     #[test]

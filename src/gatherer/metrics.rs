@@ -55,6 +55,8 @@ pub struct Report {
     pub values_dropped: u64,
     pub samples_held: usize,
     pub samples_expired: u64,
+    /// Samples of new series a node had no room for.
+    pub samples_refused: u64,
     pub sample_bytes: usize,
     pub series: usize,
     pub nodes: usize,
@@ -91,6 +93,7 @@ impl Metrics {
             values_dropped: g(&self.values_dropped),
             samples_held: 0,
             samples_expired: 0,
+            samples_refused: 0,
             sample_bytes: 0,
             series: 0,
             nodes: 0,
