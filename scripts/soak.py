@@ -409,7 +409,7 @@ def check_snapshot(work, last_push):
 
 
 # Log lines the hostile clients cause by design.
-HOSTILE = ["refusing connection", "closing idle", "line_timeout", "left out", "max-nodes", "not kept",
+HOSTILE = ["refusing connection", "closing idle", "reached global_timeout", "line_timeout", "left out", "max-nodes", "not kept",
            "values not kept", "new names not kept", "connections open, near the cap", "accept:",
            "denying connection"]
 

@@ -54,6 +54,18 @@ pub fn release_free_memory() {
     }
 }
 
+/// Caps glibc's malloc arenas at `n`. Each thread that allocates may get an
+/// arena of its own, which keeps the peak of whatever was freed in it: a
+/// server rebuilding a large index now on one thread, now on another, grows
+/// by an index per arena.
+pub fn limit_malloc_arenas(n: i32) {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: mallopt only sets an allocator parameter.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, n);
+    }
+}
+
 /// Raises the soft open-file limit to the hard limit and returns the limit
 /// now in force. Daemons serving many peers need more descriptors than the
 /// usual soft limit of 1024 (systemd's default); the hard limit is theirs

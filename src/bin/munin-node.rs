@@ -63,7 +63,14 @@ fn main() -> ExitCode {
 async fn serve(settings: Settings) -> Result<()> {
     // Sessions and plugin pipes need descriptors; plugins get the old limit.
     let fds = munin_rs::sys::raise_fd_limit();
-    tracing::debug!("open-file limit {fds}");
+    // Each session, each waiting client and each plugin run holds some.
+    let need = settings.max_connections as u64 * 3 + 64;
+    if fds < need {
+        tracing::warn!(
+            "the open-file limit ({fds}) is near what max_servers {} may need ({need}); raise LimitNOFILE",
+            settings.max_connections
+        );
+    }
     let port = settings.config.port.unwrap_or(4949);
     let listener = listen::bind(settings.config.host.as_deref(), port).await?;
     let addr = listener.local_addr()?;

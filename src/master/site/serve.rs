@@ -115,15 +115,22 @@ impl Site {
         // Stamped after reading, with the dbdir just read: a change during
         // the read is seen on the next request.
         let stamp = mtime(&self.conf_path).zip(mtime(&state::values_path(&conf_now.dbdir)));
-        *cached = (
-            stamp,
-            Arc::new(Current {
-                conf: conf_now,
-                graphs: map,
-                answered,
-                draws: Mutex::default(),
-            }),
+        let old = std::mem::replace(
+            &mut *cached,
+            (
+                stamp,
+                Arc::new(Current {
+                    conf: conf_now,
+                    graphs: map,
+                    answered,
+                    draws: Mutex::default(),
+                }),
+            ),
         );
+        drop(old);
+        // An index is rebuilt after every update (tens of MB at thousands of
+        // nodes): give the old one's pages back rather than keep the peak.
+        crate::sys::release_free_memory();
         Ok(cached.1.clone())
     }
 }
@@ -246,6 +253,7 @@ async fn refresh(site: &Site, current: &Current, k: &Known, path: &Path) -> Resu
 
 /// Serves until interrupted.
 pub async fn run(conf_path: PathBuf, port: u16, workers: usize) -> Result<(), String> {
+    crate::sys::limit_malloc_arenas(2);
     let pool = match std::env::current_exe() {
         Ok(exe) if workers > 0 => Pool::start(exe, workers),
         _ => Pool::local(),
