@@ -701,3 +701,316 @@ fn served_by_our_node() {
     let config = c.dot("config tahoe_storage_operations_readv");
     assert!(config.contains("alpha_xfjg.type DERIVE\n"), "{config}");
 }
+
+/// A protocol-2 pickle written opcode by opcode, for the issue 15 inputs
+/// (which Python's pickler would write the same way, only larger).
+struct Pickle(Vec<u8>);
+
+impl Pickle {
+    fn new() -> Pickle {
+        Pickle(vec![0x80, 2])
+    }
+
+    fn op(&mut self, op: u8) -> &mut Pickle {
+        self.0.push(op);
+        self
+    }
+
+    /// BININT.
+    fn int(&mut self, i: i32) -> &mut Pickle {
+        self.op(b'J').0.extend_from_slice(&i.to_le_bytes());
+        self
+    }
+
+    /// BINFLOAT.
+    fn float(&mut self, f: f64) -> &mut Pickle {
+        self.op(b'G').0.extend_from_slice(&f.to_be_bytes());
+        self
+    }
+
+    /// BINUNICODE.
+    fn text(&mut self, s: &str) -> &mut Pickle {
+        self.op(b'X')
+            .0
+            .extend_from_slice(&(s.len() as u32).to_le_bytes());
+        self.0.extend_from_slice(s.as_bytes());
+        self
+    }
+
+    /// LONG_BINPUT of the value on top of the stack.
+    fn put(&mut self, i: u32) -> &mut Pickle {
+        self.op(b'r').0.extend_from_slice(&i.to_le_bytes());
+        self
+    }
+
+    /// LONG_BINGET.
+    fn get(&mut self, i: u32) -> &mut Pickle {
+        self.op(b'j').0.extend_from_slice(&i.to_le_bytes());
+        self
+    }
+
+    /// A dict of `n` entries, each written by `item(self, i)` (key, then
+    /// value), in SETITEMS batches of 1000 as Python's pickler writes them.
+    fn dict(&mut self, n: usize, mut item: impl FnMut(&mut Pickle, usize)) -> &mut Pickle {
+        self.op(b'}');
+        for batch in (0..n).collect::<Vec<_>>().chunks(1000) {
+            self.op(b'(');
+            for &i in batch {
+                item(self, i);
+            }
+            self.op(b'u');
+        }
+        self
+    }
+
+    fn write(&mut self, path: &Path) {
+        self.op(b'.');
+        std::fs::write(path, &self.0).unwrap();
+    }
+}
+
+fn now_secs() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// Runs `tahoe-stats` over `statsfile` as `name args`, timed.
+fn timed(plugins: &Plugins, name: &str, args: &[&str], statsfile: &Path) -> (Run, f64) {
+    let start = std::time::Instant::now();
+    let run = plugins.run(name, args, &[("statsfile", statsfile.to_str().unwrap())]);
+    (run, start.elapsed().as_secs_f64())
+}
+
+/// Issue 15: node ids that are not strings (here 100,000 ints, a 600 KB
+/// file) were matched against every node before them (17 s in a release
+/// build, 250 s in debug); they are looked up by value now.
+#[test]
+fn issue15_int_node_ids_are_read_in_linear_time() {
+    let plugins = Plugins::new();
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("stats.pickle");
+    let mut p = Pickle::new();
+    p.dict(100_000, |p, i| {
+        p.int(i as i32).op(b'}');
+    });
+    p.write(&path);
+    assert!(std::fs::metadata(&path).unwrap().len() > 590_000);
+    // No timestamp: every node is stale, so fetch prints nothing.
+    let (got, secs) = timed(&plugins, "tahoe_runtime_load_avg", &[], &path);
+    assert_eq!((got.code, got.out()), (0, String::new()), "{}", got.stderr);
+    assert!(secs < 2.0, "100,000 int node ids took {secs:.2} s");
+    // suggest lists the nodes once, not once per graph.
+    let (got, secs) = timed(&plugins, "tahoe-stats", &["suggest"], &path);
+    assert_eq!((got.code, got.out()), (0, String::new()), "{}", got.stderr);
+    assert!(
+        secs < 2.0,
+        "suggest over 100,000 int node ids took {secs:.2} s"
+    );
+}
+
+/// The stats of 2,000 nodes as one dict shared through the memo (14 MB):
+/// the stat a graph wants comes first, so a lookup that scans from the end
+/// read all 600,000 entries again for every node (9 s in a release build,
+/// 100 s in debug).
+fn shared_stats(path: &Path, now: f64) {
+    let mut p = Pickle::new();
+    p.dict(2000, |p, i| {
+        p.text(&format!("node{i}"));
+        p.dict(3, |p, field| match field {
+            0 => {
+                p.text("timestamp").float(now);
+            }
+            1 => {
+                p.text("nickname").text(&format!("n{i}"));
+            }
+            _ => {
+                p.text("stats");
+                if i == 0 {
+                    p.dict(2, |p, section| {
+                        if section == 0 {
+                            p.text("counters").dict(0, |_, _| {});
+                        } else {
+                            p.text("stats").dict(600_000, |p, j| {
+                                if j == 0 {
+                                    p.text("load_monitor.avg_load").float(0.5);
+                                } else {
+                                    p.text(&format!("filler.{j:06}")).int(j as i32);
+                                }
+                            });
+                        }
+                    })
+                    .put(0);
+                } else {
+                    p.get(0);
+                }
+            }
+        });
+    });
+    p.write(path);
+}
+
+#[test]
+fn issue15_stats_shared_by_2000_nodes_are_indexed_once() {
+    let plugins = Plugins::new();
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("stats.pickle");
+    shared_stats(&path, now_secs());
+    assert!(std::fs::metadata(&path).unwrap().len() > 13_500_000);
+    let want: String = (0..2000)
+        .map(|i| format!("n{i}_node.value 0.5\n"))
+        .collect();
+    let (got, secs) = timed(&plugins, "tahoe_runtime_load_avg", &[], &path);
+    assert_eq!(got.code, 0, "{}", got.stderr);
+    assert!(
+        got.out() == want,
+        "fetch printed {} lines",
+        got.out().lines().count()
+    );
+    assert!(
+        secs < 2.0,
+        "2,000 nodes sharing their stats took {secs:.2} s"
+    );
+    // suggest looks up every graph's stat in every node.
+    let (got, secs) = timed(&plugins, "tahoe-stats", &["suggest"], &path);
+    assert_eq!(got.out(), "tahoe_runtime_load_avg\n", "{}", got.stderr);
+    assert!(
+        secs < 2.0,
+        "suggest over 2,000 shared stats took {secs:.2} s"
+    );
+}
+
+/// 2,000 nodes with one fresh timestamp, nickname and stats each, as
+/// `field(p, i, name)` writes them: the first node writes the shared values
+/// and puts them in the memo (`timestamp` 0, `nickname` 1, `stats` 2), the
+/// others get them from there.
+fn shared_nodes(path: &Path, mut field: impl FnMut(&mut Pickle, usize, &str)) {
+    let mut p = Pickle::new();
+    p.dict(2000, |p, i| {
+        p.text(&format!("node{i}"));
+        p.dict(3, |p, f| {
+            let name = ["timestamp", "nickname", "stats"][f];
+            p.text(name);
+            field(p, i, name);
+        });
+    });
+    p.write(path);
+}
+
+/// Issue 15: a nickname the memo shares was smashed into a series name for
+/// every node, printed or not (5 s in a release build, 130 s in debug); now
+/// only for the nodes printed. 2,000 nodes sharing a 1 MB nickname and
+/// without the graph's stat print nothing.
+#[test]
+fn issue15_shared_nickname_is_only_read_for_printed_nodes() {
+    let plugins = Plugins::new();
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("stats.pickle");
+    let (now, nick) = (now_secs(), "n".repeat(1 << 20));
+    shared_nodes(&path, |p, i, field| match (field, i) {
+        ("timestamp", _) => {
+            p.float(now);
+        }
+        ("nickname", 0) => {
+            p.text(&nick).put(1);
+        }
+        ("nickname", _) => {
+            p.get(1);
+        }
+        (_, 0) => {
+            p.dict(2, |p, s| {
+                p.text(["counters", "stats"][s]).dict(0, |_, _| {});
+            })
+            .put(2);
+        }
+        _ => {
+            p.get(2);
+        }
+    });
+    let (got, secs) = timed(&plugins, "tahoe_runtime_load_avg", &[], &path);
+    assert_eq!((got.code, got.out()), (0, String::new()), "{}", got.stderr);
+    assert!(secs < 2.0, "a shared 1 MB nickname took {secs:.2} s");
+}
+
+/// Issue 15: an integer timestamp of 10 million digits (protocol 0's INT
+/// takes any length) shared through the memo was parsed again for every
+/// node (10 s); a number that long is infinite (a fresh node) without
+/// parsing.
+#[test]
+fn issue15_shared_long_timestamp_is_not_parsed_per_node() {
+    let plugins = Plugins::new();
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("stats.pickle");
+    let digits = format!("1{}\n", "0".repeat(10_000_000));
+    shared_nodes(&path, |p, i, field| match (field, i) {
+        ("timestamp", 0) => {
+            p.op(b'I').0.extend_from_slice(digits.as_bytes());
+            p.put(0);
+        }
+        ("timestamp", _) => {
+            p.get(0);
+        }
+        ("nickname", _) => {
+            p.text(&format!("n{i}"));
+        }
+        _ => {
+            p.dict(2, |p, s| {
+                p.text(["counters", "stats"][s]);
+                p.dict(s, |p, _| {
+                    p.text("load_monitor.avg_load").int(i as i32);
+                });
+            });
+        }
+    });
+    let want: String = (0..2000)
+        .map(|i| format!("n{i}_node.value {i}\n"))
+        .collect();
+    let (got, secs) = timed(&plugins, "tahoe_runtime_load_avg", &[], &path);
+    assert_eq!(got.code, 0, "{}", got.stderr);
+    assert!(
+        got.out() == want,
+        "fetch printed {} lines",
+        got.out().lines().count()
+    );
+    assert!(
+        secs < 2.0,
+        "a shared 10-million-digit timestamp took {secs:.2} s"
+    );
+}
+
+/// Issue 15: node ids the memo shares, a 1 MB string and a million-digit
+/// int (protocol 0's INT), each the key of 50,000 entries: every use hashed
+/// the whole id again (25 s in a release build, 600 s in debug); now a long
+/// id is found by node once seen.
+#[test]
+fn issue15_shared_long_node_ids_are_hashed_once() {
+    let plugins = Plugins::new();
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("stats.pickle");
+    let (id, digits) = ("x".repeat(1 << 20), format!("1{}\n", "0".repeat(1 << 20)));
+    let mut p = Pickle::new();
+    p.dict(100_000, |p, i| {
+        match i {
+            0 => {
+                p.text(&id).put(0);
+            }
+            1 => {
+                p.op(b'I').0.extend_from_slice(digits.as_bytes());
+                p.put(1);
+            }
+            _ => {
+                p.get(i as u32 % 2);
+            }
+        }
+        p.op(b'}');
+    });
+    p.write(&path);
+    // Two nodes, both without a timestamp: fetch prints nothing.
+    let (got, secs) = timed(&plugins, "tahoe_runtime_load_avg", &[], &path);
+    assert_eq!((got.code, got.out()), (0, String::new()), "{}", got.stderr);
+    assert!(
+        secs < 2.0,
+        "100,000 uses of two long node ids took {secs:.2} s"
+    );
+}

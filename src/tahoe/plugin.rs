@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use super::disk;
 use super::graphs::{self, GRAPHS, Kind, SnapshotGraph};
-use super::render::{self, Mode, Series, section};
+use super::render::{self, Mode, Series, find_section, section};
 use super::snapshot::Snapshot;
 use super::value::Val;
 
@@ -461,18 +461,17 @@ fn autoconf_snapshot(inv: &Invocation) -> Outcome {
 /// `suggest`: the graphs that have data, one name per line.
 fn suggest(inv: &Invocation) -> Outcome {
     let snap = load(&inv.env).ok();
+    // Listed once for all the graphs: listing costs a hash lookup per node.
+    let nodes = snap.as_ref().map(Snapshot::nodes).unwrap_or_default();
     let basedirs = !disk::prefixed_vars(&inv.env, "basedir_").is_empty();
-    let any_node = |f: &dyn Fn(Val<'_>) -> bool| {
-        snap.as_ref()
-            .is_some_and(|s| s.nodes().iter().any(|(_, n)| f(*n)))
-    };
+    let any_node = |f: &dyn Fn(Val<'_>) -> bool| nodes.iter().any(|(_, n)| f(*n));
     let has = |v: Option<Val<'_>>| v.is_some_and(|v| !v.is_none());
     let mut out = Outcome::default();
     for g in GRAPHS {
         let data = match &g.kind {
-            Kind::Snapshot(s) => {
-                any_node(&|n| section(n, s.section.key()).is_ok_and(|sec| has(sec.get(s.stat))))
-            }
+            Kind::Snapshot(s) => any_node(&|n| {
+                find_section(n, s.section.key()).is_some_and(|sec| has(sec.get(s.stat)))
+            }),
             Kind::Files | Kind::StorageSpace => {
                 basedirs || any_node(&|n| fallback_value(&g.kind, n).is_ok_and(has))
             }

@@ -10,6 +10,8 @@
 //! a nickname or without the stats section stops the output with an error,
 //! after what was already printed: the original crashed there.
 
+use std::borrow::Cow;
+
 use super::snapshot::Snapshot;
 use super::value::{Node, Val};
 
@@ -59,6 +61,12 @@ pub fn section<'a>(node: Val<'a>, section: &str) -> Result<Val<'a>, String> {
         .ok_or_else(|| format!("has no 'stats' → '{section}'"))
 }
 
+/// `nodestats['stats'][section]` if the node has it: [`section`] without
+/// the message, which `suggest` would build for every node and graph.
+pub fn find_section<'a>(node: Val<'a>, section: &str) -> Option<Val<'a>> {
+    node.get("stats")?.get(section)
+}
+
 /// Renders `series` for every node of `snap` into `out`. On error, `out`
 /// holds what was printed before it.
 pub fn render(
@@ -87,13 +95,14 @@ pub fn render(
                 continue;
             }
         }
-        let name = field_name(id, node).map_err(fail)?;
+        let name = SeriesName::of(id, node).map_err(fail)?;
         let Some(value) = (series.pick)(node).map_err(fail)? else {
             continue;
         };
         if value.is_none() {
             continue;
         }
+        let name = name.bytes();
         let line_start = out.len();
         match mode {
             Mode::Config => {
@@ -134,31 +143,69 @@ fn id_text(id: Val<'_>) -> String {
 
 /// The series name of a node: `smash(nickname + "_" + id[:4])`.
 pub fn field_name(id: Val<'_>, node: Val<'_>) -> Result<Vec<u8>, String> {
-    let nick = node.get("nickname").ok_or("has no 'nickname'")?;
-    let mut name = smash(nick).ok_or_else(|| format!("nickname is a {}", nick.type_name()))?;
-    name.push(b'_');
-    let text = id
-        .text()
-        .ok_or_else(|| format!("node id is a {}, not a string", id.type_name()))?;
-    let prefix = match id.node() {
-        Node::Str(_) => smash_chars(
-            &String::from_utf8_lossy(text)
-                .chars()
-                .take(4)
-                .collect::<String>(),
-        ),
-        _ => smash_bytes(&text[..text.len().min(4)]),
-    };
-    name.extend(prefix);
-    Ok(name)
+    SeriesName::of(id, node).map(|n| n.bytes())
 }
 
-/// `%s` of a value with every character outside `[A-Za-z0-9]` replaced by
-/// `_`: per character for text, per byte for byte strings (Python 2's str).
-fn smash(v: Val<'_>) -> Option<Vec<u8>> {
+/// A node's series name, checked but not built yet: building it reads the
+/// whole nickname, which a node that prints nothing must not pay for (the
+/// memo can give 2,000 nodes one nickname of a megabyte).
+pub struct SeriesName<'a> {
+    nick: Smashed<'a>,
+    id: Smashed<'a>,
+}
+
+/// Text whose every character outside `[A-Za-z0-9]` becomes `_`.
+enum Smashed<'a> {
+    /// Text (`unicode`): per character.
+    Chars(&'a [u8]),
+    /// `%s` of anything else (Python 2's str among them): per byte.
+    Bytes(Cow<'a, [u8]>),
+}
+
+impl Smashed<'_> {
+    /// The smashed text, of at most `chars` characters.
+    fn take(&self, chars: usize) -> Vec<u8> {
+        match self {
+            Smashed::Chars(t) => smash_chars(
+                &String::from_utf8_lossy(t)
+                    .chars()
+                    .take(chars)
+                    .collect::<String>(),
+            ),
+            Smashed::Bytes(b) => smash_bytes(&b[..b.len().min(chars)]),
+        }
+    }
+}
+
+/// `%s` of a value, to smash; `None` for containers.
+fn smashed(v: Val<'_>) -> Option<Smashed<'_>> {
     match v.node() {
-        Node::Str(_) => Some(smash_chars(&String::from_utf8_lossy(v.text()?))),
-        _ => v.percent_s().map(|b| smash_bytes(&b)),
+        Node::Str(_) => v.text().map(Smashed::Chars),
+        _ => v.percent_s().map(Smashed::Bytes),
+    }
+}
+
+impl<'a> SeriesName<'a> {
+    /// The name's parts, or what the original crashed on, in its order.
+    pub fn of(id: Val<'a>, node: Val<'a>) -> Result<SeriesName<'a>, String> {
+        let nick = node.get("nickname").ok_or("has no 'nickname'")?;
+        let nick = smashed(nick).ok_or_else(|| format!("nickname is a {}", nick.type_name()))?;
+        let text = id
+            .text()
+            .ok_or_else(|| format!("node id is a {}, not a string", id.type_name()))?;
+        let id = match id.node() {
+            Node::Str(_) => Smashed::Chars(text),
+            _ => Smashed::Bytes(Cow::Borrowed(text)),
+        };
+        Ok(SeriesName { nick, id })
+    }
+
+    /// `smash(nickname + "_" + id[:4])`.
+    pub fn bytes(&self) -> Vec<u8> {
+        let mut name = self.nick.take(usize::MAX);
+        name.push(b'_');
+        name.extend(self.id.take(4));
+        name
     }
 }
 

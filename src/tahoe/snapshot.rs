@@ -7,6 +7,7 @@
 use std::fmt;
 use std::path::Path;
 
+use super::keys::{KeyIndex, Place};
 use super::value::{Store, Val};
 use super::{json, pickle};
 
@@ -90,24 +91,14 @@ impl Snapshot {
     }
 
     /// The nodes as Python iterates the dict: each key once, at its first
-    /// position, with its last value.
+    /// position, with its last value (which keys are equal: [`KeyIndex`]).
     pub fn nodes(&self) -> Vec<(Val<'_>, Val<'_>)> {
         let mut out: Vec<(Val<'_>, Val<'_>)> = Vec::new();
-        // Index by key text; keys that are not strings fall back to a scan.
-        let mut index: std::collections::HashMap<&[u8], usize> = std::collections::HashMap::new();
+        let mut keys = KeyIndex::default();
         for (k, v) in self.store.val(self.root).entries() {
-            let slot = match k.text() {
-                Some(t) => index.get(t).copied(),
-                None => out.iter().position(|(seen, _)| seen.same_key(&k)),
-            };
-            match slot {
-                Some(i) => out[i].1 = v,
-                None => {
-                    if let Some(t) = k.text() {
-                        index.insert(t, out.len());
-                    }
-                    out.push((k, v));
-                }
+            match keys.place(k) {
+                Place::Seen(i) => out[i].1 = v,
+                Place::New => out.push((k, v)),
             }
         }
         out
