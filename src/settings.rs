@@ -35,8 +35,6 @@ pub const DEFAULT_MAX_PLUGIN_OUTPUT: usize = 16 * 1024 * 1024;
 pub const DEFAULT_MAX_OUTPUT_TOTAL: usize = 256 * 1024 * 1024;
 /// A command line begun must be complete within this (`line_timeout`).
 pub const DEFAULT_LINE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Sessions one address may hold at once (`max_connections_per_ip`).
-pub const DEFAULT_MAX_PER_IP: usize = 16;
 /// Sessions kept for `reserve_for` peers (`reserved_servers`).
 pub const DEFAULT_RESERVED: usize = 8;
 /// Between SIGHUP and SIGKILL for a plugin that timed out, as the real node.
@@ -131,7 +129,12 @@ impl Settings {
                 .max_plugin_output_total
                 .unwrap_or(DEFAULT_MAX_OUTPUT_TOTAL),
             line_timeout: config.line_timeout.unwrap_or(DEFAULT_LINE_TIMEOUT),
-            max_per_ip: config.max_connections_per_ip.unwrap_or(DEFAULT_MAX_PER_IP),
+            // No share per address unless the file sets one, as Munin (a
+            // master's checks open 200 at once from one address): the
+            // masters' reserve is what keeps them served.
+            max_per_ip: config
+                .max_connections_per_ip
+                .unwrap_or(config.max_servers.unwrap_or(DEFAULT_MAX_CONNECTIONS)),
             reserve_for: config.reserve_for.clone().unwrap_or_else(|| {
                 ["127.0.0.1", "::1"]
                     .iter()

@@ -43,8 +43,9 @@ fn read_line(s: &mut TcpStream) -> String {
 #[test]
 fn issue15_the_master_is_answered_while_260_clients_hold_sessions() {
     let (plugins, conf) = node_fixture();
-    // The defaults: max_servers 256, 8 of them kept for loopback's 127.0.0.1.
-    let node = OurNode::start("", &plugins, &conf);
+    // The defaults: max_servers 256, 8 of them kept for loopback's
+    // 127.0.0.1; a share of 16 per address.
+    let node = OurNode::start("max_connections_per_ip 16", &plugins, &conf);
     let mut held = Vec::new();
     for n in 0..260 {
         let mut s = connect_from(other(n), node.addr);
