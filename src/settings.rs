@@ -132,9 +132,7 @@ impl Settings {
             // No share per address unless the file sets one, as Munin (a
             // master's checks open 200 at once from one address): the
             // masters' reserve is what keeps them served.
-            max_per_ip: config
-                .max_connections_per_ip
-                .unwrap_or(config.max_servers.unwrap_or(DEFAULT_MAX_CONNECTIONS)),
+            max_per_ip: config.max_connections_per_ip.unwrap_or(usize::MAX),
             reserve_for: config.reserve_for.clone().unwrap_or_else(|| {
                 ["127.0.0.1", "::1"]
                     .iter()

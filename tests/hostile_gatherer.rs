@@ -298,6 +298,8 @@ fn issue15_a_good_node_reaches_the_snapshot_during_an_80_mib_flood() {
 
 #[test]
 fn issue15_1100_idle_connections_do_not_lock_out_a_new_client() {
+    // This test holds 1100 sockets itself.
+    munin_rs::sys::raise_fd_limit();
     // systemd's default for services: 1024 descriptors in all.
     let g = Gatherer::start_with_nofile(&["--interval", "3600"], 1024);
     let idle: Vec<TcpStream> = (0..1100)

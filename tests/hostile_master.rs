@@ -258,6 +258,8 @@ fn issue15_serve_methods_idle_connections_and_a_graph_that_cannot_be_drawn() {
     for method in ["POST", "DELETE", "TRACE", "PUT"] {
         assert_eq!(http(addr, method, "/", &[], b"").0, 405, "{method}");
     }
+    // This test holds 1100 sockets itself.
+    munin_rs::sys::raise_fd_limit();
     // 1100 idle connections under a 1024-descriptor limit.
     let idle: Vec<TcpStream> = (0..1100)
         .map(|_| TcpStream::connect(addr).unwrap())

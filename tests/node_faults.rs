@@ -204,9 +204,11 @@ fn connection_limit_queues_the_excess() {
         .set_read_timeout(Some(Duration::from_millis(500)))
         .unwrap();
     let mut buf = [0u8; 64];
+    let early = std::io::Read::read(&mut third, &mut buf);
     assert!(
-        std::io::Read::read(&mut third, &mut buf).is_err(),
-        "served beyond max_servers"
+        early.is_err(),
+        "served beyond max_servers: {early:?} {:?}",
+        String::from_utf8_lossy(&buf)
     );
     b.send(b"quit\n");
     third
