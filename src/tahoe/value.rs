@@ -74,7 +74,7 @@ pub struct Store {
 /// finding their index.
 const SCAN_MAX: usize = 16;
 
-/// What is known of the dicts over [`SCAN_MAX`] entries, for lookups.
+/// What is known of the dicts over `SCAN_MAX` entries, for lookups.
 ///
 /// A dict's first lookup scans it: a graph reads one stat of each node, so
 /// most dicts are looked up once, and sorting them would cost more than that
