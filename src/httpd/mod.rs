@@ -48,7 +48,7 @@ pub struct Limits {
 
 /// Descriptors a server leaves for everything else its process does
 /// (files, plugins, polls), on top of what the caller names.
-const FD_HEADROOM: usize = 64;
+const FD_HEADROOM: usize = 128;
 
 impl Limits {
     /// The defaults for a process whose open-file limit is `fds`, of which

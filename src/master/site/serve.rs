@@ -221,7 +221,15 @@ async fn get(State(site): State<Arc<Site>>, method: Method, uri: Uri) -> Respons
     };
     match tokio::task::block_in_place(|| std::fs::read(&path)) {
         Ok(bytes) => respond(StatusCode::OK, kind, bytes),
-        Err(_) => respond(StatusCode::NOT_FOUND, "text/plain", b"not found\n".to_vec()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            respond(StatusCode::NOT_FOUND, "text/plain", b"not found\n".to_vec())
+        }
+        // Out of descriptors under a connection flood, say: not a 404.
+        Err(e) => respond(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain",
+            format!("cannot read {rel}: {e}\n").into_bytes(),
+        ),
     }
 }
 
