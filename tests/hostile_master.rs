@@ -12,6 +12,16 @@ use std::time::{Duration, Instant};
 use crate::master_faults::{fake_node, write_conf};
 use crate::support::gatherer::http;
 
+/// munin.conf with every directory under `dir`, `extra` lines, and one
+/// loopback host `name` on `port`.
+fn site_conf(dir: &std::path::Path, extra: &str, name: &str, port: u16) -> std::path::PathBuf {
+    let head = format!(
+        "dbdir {0}/db\nhtmldir {0}/www\nlogdir {0}/log\nrundir {0}/run\n{extra}",
+        dir.display()
+    );
+    write_conf(dir, &head, &[(name, port)])
+}
+
 /// Runs `cmd` to its end; its output and its own peak resident memory.
 fn measured(cmd: &mut Command) -> (Output, u64) {
     let child = cmd
@@ -89,14 +99,7 @@ fn huge_config(cmd: &str, w: &mut TcpStream) {
 fn issue15_a_600_mb_config_reply_is_dropped_not_held() {
     let dir = tempfile::tempdir().unwrap();
     let port = fake_node("# munin node at huge\n", huge_config);
-    let conf = write_conf(
-        dir.path(),
-        &format!(
-            "dbdir {0}/db\nhtmldir {0}/www\nlogdir {0}/log\nrundir {0}/run\n",
-            dir.path().display()
-        ),
-        &[("huge", port)],
-    );
+    let conf = site_conf(dir.path(), "", "huge", port);
     let started = Instant::now();
     let (out, peak) = measured(
         Command::new(env!("CARGO_BIN_EXE_munin-master"))
@@ -157,14 +160,7 @@ fn odd_names(cmd: &str, w: &mut TcpStream) {
 fn issue15_an_odd_plugin_name_skips_only_that_plugin() {
     let dir = tempfile::tempdir().unwrap();
     let port = fake_node("# munin node at odd\n", odd_names);
-    let conf = write_conf(
-        dir.path(),
-        &format!(
-            "dbdir {0}/db\nhtmldir {0}/www\nlogdir {0}/log\nrundir {0}/run\n",
-            dir.path().display()
-        ),
-        &[("odd", port)],
-    );
+    let conf = site_conf(dir.path(), "", "odd", port);
     let out = crate::support::fleet::update(&conf);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
@@ -216,14 +212,7 @@ fn wide(cmd: &str, w: &mut TcpStream) {
 fn issue15_serve_methods_idle_connections_and_a_graph_that_cannot_be_drawn() {
     let dir = tempfile::tempdir().unwrap();
     let port = fake_node("# munin node at wide\n", wide);
-    let conf = write_conf(
-        dir.path(),
-        &format!(
-            "dbdir {0}/db\nhtmldir {0}/www\nlogdir {0}/log\nrundir {0}/run\ngraph_strategy cgi\n",
-            dir.path().display()
-        ),
-        &[("wide", port)],
-    );
+    let conf = site_conf(dir.path(), "graph_strategy cgi\n", "wide", port);
     crate::support::fleet::update_ok(&conf);
     let html = Command::new(env!("CARGO_BIN_EXE_munin-master"))
         .args(["html", "--config"])
