@@ -315,6 +315,8 @@ fn issue15_1100_idle_connections_do_not_lock_out_a_new_client() {
         idle.len()
     );
     assert_eq!(status, 200);
-    assert!(took < Duration::from_secs(1), "{took:?}");
+    // A liveness bound, not a timing claim: locked out, the answer
+    // would wait minutes (BENCHMARKS.md has the measured times).
+    assert!(took < Duration::from_secs(10), "{took:?}");
     drop(idle);
 }

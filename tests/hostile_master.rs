@@ -264,7 +264,9 @@ fn issue15_serve_methods_idle_connections_and_a_graph_that_cannot_be_drawn() {
         idle.len()
     );
     assert_eq!(status, 200);
-    assert!(took < Duration::from_secs(1), "{took:?}");
+    // A liveness bound, not a timing claim: locked out, the answer
+    // would wait minutes (BENCHMARKS.md has the measured times).
+    assert!(took < Duration::from_secs(10), "{took:?}");
     drop(idle);
     // A graph cairo cannot draw: 500 with librrd's reason, drawn once.
     let first = Instant::now();

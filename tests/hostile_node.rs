@@ -64,7 +64,9 @@ fn issue15_the_master_is_answered_while_260_clients_hold_sessions() {
         held.len()
     );
     assert!(!list.trim().is_empty(), "{list:?}");
-    assert!(took < Duration::from_secs(1), "{took:?}");
+    // A liveness bound, not a timing claim: locked out, the answer
+    // would wait minutes (BENCHMARKS.md has the measured times).
+    assert!(took < Duration::from_secs(10), "{took:?}");
     // One address gets a share, not every session.
     let source = other(300);
     let mine: Vec<TcpStream> = (0..16).map(|_| connect_from(source, node.addr)).collect();

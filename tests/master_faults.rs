@@ -154,18 +154,37 @@ fn config_errors_name_file_and_line() {
     let path = dir.path().join("munin.conf");
     std::fs::write(
         &path,
-        "dbdir /x\n[g;h]\n    address 127.0.0.1\n    port many\n",
+        "dbdir /x\n[g;h]\n    address 127.0.0.1\n    use_node_name perhaps\n",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_munin-master"))
-        .args(["poll", "--config"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_munin-master"))
+            .args(["poll", "--config"])
+            .arg(&path)
+            .output()
+            .unwrap()
+    };
+    // A value Munin refuses too: the file is refused.
+    let out = run();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("munin.conf:4: port \"many\" is not a port number"),
+        err.contains("munin.conf:4: \"perhaps\" is not yes or no"),
+        "{err}"
+    );
+    // One Munin loads: a warning with file and line, the host not polled.
+    std::fs::write(
+        &path,
+        "dbdir /x\n[g;h]\n    address 127.0.0.1\n    port many\n    load.load.line 5:ff0000\n",
+    )
+    .unwrap();
+    let err = String::from_utf8_lossy(&run().stderr).into_owned();
+    assert!(
+        err.contains("munin.conf:4: port \"many\" is not a port number; host h is not polled"),
+        "{err}"
+    );
+    assert!(
+        err.contains("munin.conf:5: load.load.line: not supported: "),
         "{err}"
     );
 }

@@ -16,6 +16,7 @@ use clap::{Args, Parser, Subcommand};
 use munin_rs::master::conf::MasterConf;
 use munin_rs::master::limits;
 use munin_rs::master::lock;
+use munin_rs::master::poll::session::Dial;
 use munin_rs::master::site::html;
 use munin_rs::master::site::serve;
 use munin_rs::master::store::workers;
@@ -96,15 +97,15 @@ struct Common {
     /// Only this host (its munin.conf name)
     #[arg(long)]
     host: Option<String>,
-    /// Seconds to connect to a node
-    #[arg(long, default_value_t = 5)]
-    connect_timeout: u64,
-    /// Seconds for a whole node session
-    #[arg(long, default_value_t = 60)]
-    timeout: u64,
-    /// Nodes polled at once
-    #[arg(long, default_value_t = 256)]
-    concurrency: usize,
+    /// Seconds to connect to a node [default: munin.conf's timeout, else 5]
+    #[arg(long)]
+    connect_timeout: Option<u64>,
+    /// Seconds for a whole node session [default: munin.conf's timeout_fetch_one_node, else 60]
+    #[arg(long)]
+    timeout: Option<u64>,
+    /// Nodes polled at once [default: munin.conf's max_processes, else 256]
+    #[arg(long)]
+    concurrency: Option<usize>,
     /// Store worker processes running librrd (default: one per CPU; 0: none, store in this process)
     #[arg(long)]
     store_workers: Option<usize>,
@@ -252,10 +253,16 @@ fn update_command(
     c: Common,
     write: bool,
 ) -> ExitCode {
+    let secs = Duration::from_secs;
     let opts = Options {
-        connect: Duration::from_secs(c.connect_timeout),
-        total: Duration::from_secs(c.timeout),
-        concurrency: c.concurrency,
+        dial: Dial {
+            connect: secs(c.connect_timeout.or(conf.timeout).unwrap_or(5)),
+            total: secs(c.timeout.or(conf.timeout_fetch_one_node).unwrap_or(60)),
+            idle: conf.timeout.map(secs),
+            local: conf.local_address,
+        },
+        all: conf.timeout_fetch_all_nodes.map(secs),
+        concurrency: c.concurrency.or(conf.max_processes).unwrap_or(256),
         write,
         only_host: c.host,
         done: Arc::default(),
@@ -267,6 +274,7 @@ fn update_command(
         let total = conf
             .hosts
             .iter()
+            .filter(|h| h.polled())
             .filter(|h| opts.only_host.as_ref().is_none_or(|n| *n == h.name))
             .count();
         rt.spawn(progress(opts.done.clone(), total))

@@ -115,6 +115,9 @@ pub async fn serve(
         let open = lock(&live).len();
         if open >= limits.max_connections {
             evict(&live);
+            // Let the evicted connection's task run and close its socket
+            // before the next accept takes another descriptor.
+            tokio::task::yield_now().await;
         }
         // Said once per approach, not per connection.
         if !near && open >= limits.max_connections * 9 / 10 {
@@ -144,14 +147,19 @@ pub async fn serve(
 }
 
 /// Closes the connection that moved a byte longest ago among those no
-/// handler is working on; returns whether there was one.
+/// handler is working on; returns whether there was one. It leaves the
+/// table at once, so that a burst of new connections evicts a different
+/// one each time rather than the same one over and over while its task
+/// has not run yet (that let a burst pass the cap and the process run
+/// out of descriptors for its files).
 fn evict(live: &Live) -> bool {
-    let victim = lock(live)
+    let mut table = lock(live);
+    let victim = table
         .values()
         .filter(|c| !c.is_busy())
         .min_by_key(|c| c.last_ms())
-        .cloned();
-    match victim {
+        .map(|c| c.id);
+    match victim.and_then(|id| table.remove(&id)) {
         Some(c) => {
             c.kill.notify_one();
             true

@@ -9,7 +9,8 @@
 //!
 //! States are kept in `munin-rs-state/limits.json`; a contact's command
 //! (`contact.NAME.command`, run by `sh -c` with the message on stdin, as
-//! Munin pipes it) hears only of changes, and a breach counts only after
+//! Munin pipes it; Munin's `${var:NAME}` in it are expanded without the
+//! shell ever parsing a value, see [`super::contact`]) hears only of changes, and a breach counts only after
 //! `notify_after` consecutive runs (munin.conf, default 1).
 
 use std::collections::BTreeMap;
@@ -26,6 +27,9 @@ use crate::threshold::{self, Reason, Status};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Check {
     pub service: String,
+    /// The graph's `graph_title` and `graph_category`, for messages.
+    pub title: Option<String>,
+    pub category: Option<String>,
     pub field: String,
     pub label: String,
     pub value: Option<f64>,
@@ -66,8 +70,11 @@ pub fn evaluate(config: &HostConfig, status: Option<&state::HostStatus>) -> Vec<
                     Reason::Within | Reason::Outside { .. } => None,
                 };
                 let level = verdict.status;
+                let graph = |k: &str| graphdef::attr(&service.graph, k).map(str::to_string);
                 out.push(Check {
                     service: service.name.clone(),
+                    title: graph("graph_title"),
+                    category: graph("graph_category"),
                     field: field.clone(),
                     label: attr("label").unwrap_or_else(|| field.clone()),
                     value,
@@ -238,9 +245,11 @@ const NOTIFY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 /// Runs a contact's command with the message on stdin.
 fn notify(command: &str, text: &str, ch: &Change) -> Result<(), String> {
     use std::io::Write;
+    let expanded = super::contact::expand(command, |name| variable(ch, name));
     let mut child = std::process::Command::new("sh")
         .arg("-c")
-        .arg(command)
+        .arg(&expanded.command)
+        .envs(expanded.env.iter().map(|(k, v)| (k, v)))
         .env("MUNIN_GROUP", ch.host.groups.join(";"))
         .env("MUNIN_HOST", &ch.host.name)
         .env("MUNIN_PLUGIN", &ch.check.service)
@@ -275,6 +284,26 @@ fn notify(command: &str, text: &str, ch: &Change) -> Result<(), String> {
     } else {
         Err(format!("{command:?} exited with {status}"))
     }
+}
+
+/// Munin's `${var:NAME}` for a change (munin-limits' names); `None`
+/// expands to nothing, as in Munin.
+fn variable(ch: &Change, name: &str) -> Option<String> {
+    let c = &ch.check;
+    let range = |r: &Option<String>| r.clone().unwrap_or_default();
+    Some(match name {
+        "group" => ch.host.groups.join(";"),
+        "host" => ch.host.name.clone(),
+        "plugin" => c.service.clone(),
+        "graph_title" => c.title.clone().unwrap_or_else(|| c.service.clone()),
+        "graph_category" => c.category.clone().unwrap_or_else(|| "other".into()),
+        "worst" => c.level.word().to_string(),
+        "label" => c.label.clone(),
+        "value" => c.value.map_or_else(|| "unknown".into(), |v| v.to_string()),
+        "wrange" => range(&c.warning),
+        "crange" => range(&c.critical),
+        _ => return None,
+    })
 }
 
 /// `munin-master check`: one Nagios status line with perfdata, and the
@@ -344,15 +373,21 @@ mod tests {
             address: String::new(),
             port: 0,
             use_node_name: false,
+            update: true,
             update_rate: None,
             overrides: vec![],
             settings: vec![],
             origin: String::new(),
+            local_address: None,
+            inherited: Vec::new(),
+            unpollable: None,
         }
     }
 
     fn check(level: Status) -> Check {
         Check {
+            title: None,
+            category: None,
             service: "s".into(),
             field: "f".into(),
             label: "f".into(),

@@ -13,12 +13,14 @@
 //! - [`state`]: last config (hashed), values and status, for the later steps.
 //! - [`update`]: a whole run: every host polled, its values stored.
 //! - [`limits`]: warning/critical on the last values, notifications, checks.
+//! - [`contact`]: a contact's command with Munin's `${var:...}`, shell-safe.
 //! - [`selfstats`]: the master's own numbers as a graph of its own.
 //! - [`lock`]: one update at a time.
 //! - [`librrd`]: librrd's C calls the rrd crate lacks, and their lock.
 //! - [`fleet`]: simulated nodes for tests and benchmarks (`munin-fleet`).
 
 pub mod conf;
+pub mod contact;
 pub mod fleet;
 pub mod librrd;
 pub mod limits;

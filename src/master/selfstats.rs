@@ -29,10 +29,14 @@ pub fn host(conf: &MasterConf) -> Host {
         address: "-".into(),
         port: 0,
         use_node_name: false,
+        update: true,
         update_rate: Some(conf.update_rate),
         overrides: Vec::new(),
         settings: Vec::new(),
         origin: "the master itself".into(),
+        local_address: None,
+        inherited: Vec::new(),
+        unpollable: None,
     }
 }
 

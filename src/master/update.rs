@@ -21,8 +21,11 @@ use crate::master::store::workers::Pool;
 /// How to run.
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub connect: Duration,
-    pub total: Duration,
+    /// Each session's deadlines and source address.
+    pub dial: session::Dial,
+    /// munin.conf's `timeout_fetch_all_nodes`: sessions not done by then
+    /// are cut, hosts not started are not polled.
+    pub all: Option<Duration>,
     pub concurrency: usize,
     /// `false`: print the plan, write nothing.
     pub write: bool,
@@ -128,9 +131,11 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
     let hosts: Vec<Host> = conf
         .hosts
         .iter()
+        .filter(|h| h.polled())
         .filter(|h| opts.only_host.as_ref().is_none_or(|n| *n == h.name))
         .cloned()
         .collect();
+    let run_deadline = opts.all.map(|all| tokio::time::Instant::now() + all);
     for (i, host) in hosts.into_iter().enumerate() {
         let done = opts.done.clone();
         let (limit, opts, dbdir) = (limit.clone(), opts.clone(), conf.dbdir.clone());
@@ -139,7 +144,22 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
         tasks.spawn(async move {
             let polled = {
                 let _permit = limit.acquire_owned().await;
-                session::poll(&host, opts.connect, opts.total).await
+                let mut dial = opts.dial;
+                if host.local_address.is_some() {
+                    dial.local = host.local_address;
+                }
+                match run_deadline.map(|d| d - tokio::time::Instant::now()) {
+                    Some(left) if left.is_zero() => Err(session::PollError {
+                        peer: host.name.clone(),
+                        failure: session::Failure::RunOver(opts.all.unwrap_or_default()),
+                    }),
+                    left => {
+                        if let Some(left) = left {
+                            dial.total = dial.total.min(left);
+                        }
+                        session::poll(&host, &dial).await
+                    }
+                }
             };
             let now = crate::clock::now();
             let plan = polled.map(|reply| plan::plan(&dbdir, &host, reply));

@@ -73,6 +73,7 @@ pub fn plan(dbdir: &Path, host: &Host, mut reply: HostReply) -> HostPlan {
         for (key, value) in &host.overrides {
             apply_override(parsed, key, value);
         }
+        inherit(parsed, &host.inherited);
     }
     out.config = state::snapshot(&reply.plugins);
     // A multigraph plugin may name its graphs freely; Munin stores them
@@ -124,11 +125,18 @@ pub fn plan(dbdir: &Path, host: &Host, mut reply: HostReply) -> HostPlan {
     out
 }
 
-/// `service.field.attr value`: the service may hold dots (multigraph).
+/// `service.graph_attr value` or `service.field.attr value`: the service
+/// may hold dots (multigraph).
 fn apply_override(parsed: &mut super::reply::Parsed, key: &str, value: &str) {
     let Some((rest, attr)) = key.rsplit_once('.') else {
         return;
     };
+    if attr.starts_with("graph_")
+        && let Some(s) = parsed.services.iter_mut().find(|s| s.name == rest)
+    {
+        s.graph.push((attr.to_string(), value.to_string()));
+        return;
+    }
     let Some((service, field)) = rest.rsplit_once('.') else {
         return;
     };
@@ -139,6 +147,40 @@ fn apply_override(parsed: &mut super::reply::Parsed, key: &str, value: &str) {
         .and_then(|s| s.fields.iter_mut().find(|f| f.name == field));
     if let Some(f) = target {
         f.attrs.push((attr.to_string(), value.to_string()));
+    }
+}
+
+/// What the node and munin.conf left unset, taken from the host, its
+/// groups and the global part (`inherited`, nearest last).
+fn inherit(parsed: &mut super::reply::Parsed, inherited: &[(String, String)]) {
+    use crate::master::conf::{Inherit, inherits, last};
+    for s in &mut parsed.services {
+        let mut graph_defaults = Vec::new();
+        for (k, _) in inherited {
+            if inherits(k) == Some(Inherit::Graph)
+                && last(&s.graph, k).is_none()
+                && !graph_defaults
+                    .iter()
+                    .any(|(d, _): &(String, String)| d == k)
+            {
+                let v = last(inherited, k).unwrap_or_default();
+                graph_defaults.push((k.clone(), v.to_string()));
+            }
+        }
+        s.graph.extend(graph_defaults);
+        for f in &mut s.fields {
+            let mut field_defaults: Vec<(String, String)> = Vec::new();
+            for (k, _) in inherited {
+                if inherits(k) == Some(Inherit::Field)
+                    && f.attr(k).is_none()
+                    && !field_defaults.iter().any(|(d, _)| d == k)
+                {
+                    let v = last(inherited, k).unwrap_or_default();
+                    field_defaults.push((k.clone(), v.to_string()));
+                }
+            }
+            f.attrs.extend(field_defaults);
+        }
     }
 }
 
@@ -155,10 +197,14 @@ mod tests {
             address: "x".into(),
             port: 1,
             use_node_name: false,
+            update: true,
             update_rate: None,
             overrides: vec![("c.ticks.max".into(), "100".into())],
             settings: vec![],
             origin: String::new(),
+            local_address: None,
+            inherited: Vec::new(),
+            unpollable: None,
         };
         let lines = |s: &str| s.lines().map(str::to_string).collect::<Vec<_>>();
         let mut c = reply::parse(

@@ -52,7 +52,11 @@ impl PollError {
     pub fn timed_out(&self) -> bool {
         matches!(
             self.failure,
-            Failure::ConnectTimeout(_) | Failure::ReplyTimeout | Failure::SendTimeout
+            Failure::ConnectTimeout(_)
+                | Failure::ReplyTimeout
+                | Failure::SendTimeout
+                | Failure::Silent(_)
+                | Failure::RunOver(_)
         )
     }
 }
@@ -68,6 +72,10 @@ pub enum Failure {
     ReplyTimeout,
     #[error("could not send before the deadline")]
     SendTimeout,
+    #[error("said nothing for {} s (munin.conf `timeout`)", .0.as_secs_f64())]
+    Silent(Duration),
+    #[error("not polled: the run passed timeout_fetch_all_nodes ({} s)", .0.as_secs_f64())]
+    RunOver(Duration),
     #[error("closed the connection")]
     Closed,
     #[error("{0}")]
@@ -116,10 +124,25 @@ pub fn stored_name(plugin: &str) -> String {
         .collect()
 }
 
+/// How one session may run: munin.conf's `timeout`,
+/// `timeout_fetch_one_node` and `local_address`, or the command line's.
+#[derive(Debug, Clone, Copy)]
+pub struct Dial {
+    /// To connect.
+    pub connect: Duration,
+    /// For the whole session.
+    pub total: Duration,
+    /// Longest wait for one line or one send, if any.
+    pub idle: Option<Duration>,
+    /// Connect from this address.
+    pub local: Option<std::net::IpAddr>,
+}
+
 struct Conn {
     r: BufReader<tokio::net::tcp::OwnedReadHalf>,
     w: tokio::net::tcp::OwnedWriteHalf,
     deadline: Instant,
+    idle: Option<Duration>,
     peer: String,
     /// Reply bytes kept so far, and the process budget taken for them
     /// (given back when the session ends).
@@ -135,7 +158,19 @@ impl Conn {
         }
     }
 
+    /// When the next read or send must be done: the session's deadline,
+    /// or sooner under `timeout`; and the failure for missing it.
+    fn next_deadline(&self, late: Failure) -> (Instant, Failure) {
+        match self.idle {
+            Some(idle) if Instant::now() + idle < self.deadline => {
+                (Instant::now() + idle, Failure::Silent(idle))
+            }
+            _ => (self.deadline, late),
+        }
+    }
+
     async fn line(&mut self) -> Result<String, PollError> {
+        let (until, late) = self.next_deadline(Failure::ReplyTimeout);
         let mut buf = Vec::new();
         let read = async {
             loop {
@@ -160,9 +195,9 @@ impl Conn {
                 }
             }
         };
-        match tokio::time::timeout_at(self.deadline, read).await {
+        match tokio::time::timeout_at(until, read).await {
             Ok(r) => r.map_err(|f| self.fail(f))?,
-            Err(_) => return Err(self.fail(Failure::ReplyTimeout)),
+            Err(_) => return Err(self.fail(late)),
         }
         if buf.ends_with(b"\r") {
             buf.pop();
@@ -172,10 +207,11 @@ impl Conn {
 
     async fn send(&mut self, cmd: &str) -> Result<(), PollError> {
         let line = format!("{cmd}\n");
+        let (until, late) = self.next_deadline(Failure::SendTimeout);
         let write = self.w.write_all(line.as_bytes());
-        match tokio::time::timeout_at(self.deadline, write).await {
+        match tokio::time::timeout_at(until, write).await {
             Ok(r) => r.map_err(|e| self.fail(Failure::Io(e))),
-            Err(_) => Err(self.fail(Failure::SendTimeout)),
+            Err(_) => Err(self.fail(late)),
         }
     }
 
@@ -234,8 +270,35 @@ impl Conn {
     }
 }
 
-/// Polls `host`: connect within `connect`, everything within `total`.
-pub async fn poll(host: &Host, connect: Duration, total: Duration) -> Result<HostReply, PollError> {
+/// Connects to `addr`, from `local` if given (the first of the node's
+/// addresses in the same family).
+async fn connect(addr: &str, local: Option<std::net::IpAddr>) -> std::io::Result<TcpStream> {
+    let Some(local) = local else {
+        return TcpStream::connect(addr).await;
+    };
+    let remote = tokio::net::lookup_host(addr)
+        .await?
+        .find(|a| a.is_ipv4() == local.is_ipv4())
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::AddrNotAvailable,
+                format!("no address of the node in the family of local_address {local}"),
+            )
+        })?;
+    let socket = if local.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket
+        .bind(std::net::SocketAddr::new(local, 0))
+        .map_err(|e| std::io::Error::new(e.kind(), format!("local_address {local}: {e}")))?;
+    socket.connect(remote).await
+}
+
+/// Polls `host` under `dial`'s deadlines.
+pub async fn poll(host: &Host, dial: &Dial) -> Result<HostReply, PollError> {
+    let (connect_in, total) = (dial.connect, dial.total);
     let peer = format!("{} ({}:{})", host.name, host.address, host.port);
     let deadline = Instant::now() + total;
     let addr = format!("{}:{}", host.address, host.port);
@@ -243,9 +306,9 @@ pub async fn poll(host: &Host, connect: Duration, total: Duration) -> Result<Hos
         peer: peer.clone(),
         failure,
     };
-    let stream = tokio::time::timeout(connect.min(total), TcpStream::connect(&addr))
+    let stream = tokio::time::timeout(connect_in.min(total), connect(&addr, dial.local))
         .await
-        .map_err(|_| fail(Failure::ConnectTimeout(connect)))?
+        .map_err(|_| fail(Failure::ConnectTimeout(connect_in)))?
         .map_err(|e| fail(Failure::Connect(e)))?;
     let _ = stream.set_nodelay(true);
     let (r, w) = stream.into_split();
@@ -253,6 +316,7 @@ pub async fn poll(host: &Host, connect: Duration, total: Duration) -> Result<Hos
         r: BufReader::new(r),
         w,
         deadline,
+        idle: dial.idle,
         peer,
         held: 0,
         room: None,

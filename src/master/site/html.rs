@@ -71,14 +71,15 @@ pub struct Options {
 impl Options {
     /// Graphs drawn here unless munin.conf says `graph_strategy cgi`.
     pub fn for_conf(conf: &MasterConf) -> Options {
-        let cgi = conf
-            .settings
-            .iter()
-            .any(|(k, v)| k == "graph_strategy" && v.trim() == "cgi");
+        let cgi = super::super::conf::last(&conf.settings, "graph_strategy")
+            .is_some_and(|v| v.trim() == "cgi");
         Options {
             draw: !cgi,
             budget: None,
-            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            // munin.conf's max_graph_jobs, else one per CPU.
+            workers: conf
+                .max_graph_jobs
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
             exe: std::env::current_exe().ok(),
         }
     }

@@ -117,10 +117,14 @@ mod tests {
             address: "x".into(),
             port: 4949,
             use_node_name: false,
+            update: true,
             update_rate: None,
             overrides: vec![],
             settings: vec![],
             origin: String::new(),
+            local_address: None,
+            inherited: Vec::new(),
+            unpollable: None,
         }
     }
 

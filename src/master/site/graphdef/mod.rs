@@ -191,7 +191,14 @@ fn header(out: &mut Built, g: &[(String, String)], period: Period, end: u64, per
         a.push("--vertical-label".into());
         a.push(rrd_text(&v.replace("${graph_period}", per), 80));
     }
-    let (extra, dropped) = display_args(attr(g, "graph_args").unwrap_or(""));
+    // graph_args_after (Munin 2.0) goes after the plugin's graph_args;
+    // set globally it reaches every graph.
+    let args = [attr(g, "graph_args"), attr(g, "graph_args_after")]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let (extra, dropped) = display_args(&args);
     if !extra.iter().any(|w| w == "--base") {
         a.extend(["--base".into(), "1000".into()]);
     }
