@@ -28,6 +28,11 @@ pub struct ServiceConfig {
     pub graph: Vec<(String, String)>,
     /// `(field, attributes)`, in the node's order.
     pub fields: Vec<(String, Vec<(String, String)>)>,
+    /// For an aggregate (munin.conf's graphs over other hosts' fields): the
+    /// RRD file each field reads, which is another host's. Empty for a
+    /// node's own graph, whose files follow from its host and names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<(String, PathBuf)>,
 }
 
 /// A plugin's config: its graphs (several for multigraph) and their hash.
@@ -35,6 +40,10 @@ pub struct ServiceConfig {
 pub struct PluginConfig {
     pub hash: String,
     pub services: Vec<ServiceConfig>,
+    /// For an aggregate: when its sources last answered (its graph is due
+    /// when they move on). Never stored.
+    #[serde(skip)]
+    pub data: Option<u64>,
 }
 
 /// A host's last config, per plugin.
@@ -44,7 +53,7 @@ pub struct HostConfig {
 }
 
 /// 64-bit FNV-1a: stable across builds, unlike std's hasher.
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
     })
@@ -65,6 +74,7 @@ pub fn snapshot(plugins: &[(String, Parsed)]) -> HostConfig {
                     .iter()
                     .map(|f| (f.name.clone(), f.attrs.clone()))
                     .collect(),
+                files: Vec::new(),
             })
             .collect();
         let text = serde_json::to_vec(&services).unwrap_or_default();
@@ -73,6 +83,7 @@ pub fn snapshot(plugins: &[(String, Parsed)]) -> HostConfig {
             PluginConfig {
                 hash: format!("{:016x}", fnv1a(&text)),
                 services,
+                data: None,
             },
         );
     }

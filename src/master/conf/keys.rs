@@ -44,7 +44,6 @@ const SSH: &str = "ssh:// node addresses come with the next release";
 const NSCA: &str = "no built-in NSCA sender: use a contact whose command runs send_nsca";
 const INTERNAL: &str = "a word of Munin's internal state files, not a setting";
 const LATER: &str = "not implemented yet (planned)";
-const AGGREGATE: &str = "aggregate graphs are not drawn yet (planned)";
 const CONTACT_TEXT: &str = "contact message options are not implemented yet (planned)";
 const JOBS: &str = "munin-master sizes its worker pools itself";
 
@@ -159,10 +158,10 @@ pub const KEYWORDS: &[Keyword] = &[
     no("skipdraw", INTERNAL),
     no("ssh_command", SSH),
     no("ssh_options", SSH),
-    no("stack", AGGREGATE),
+    yes("stack"),
     no("state", INTERNAL),
     no("staticdir", TEMPLATES),
-    no("sum", AGGREGATE),
+    yes("sum"),
     no("text", CONTACT_TEXT),
     yes("timeout"),
     yes("timeout_fetch_one_node"),

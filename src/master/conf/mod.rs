@@ -467,12 +467,6 @@ impl MasterConf {
     fn check_hosts(&mut self) {
         for h in &mut self.hosts {
             if !h.update {
-                if !h.overrides.is_empty() {
-                    self.warnings.push(format!(
-                        "{}: host {} has `update no`: the graphs defined for it here are aggregates, not drawn yet (planned)",
-                        h.origin, h.name
-                    ));
-                }
                 continue;
             }
             let why = if h.address.is_empty() {
@@ -552,13 +546,6 @@ fn host_key(
             // `plugin.update` is a boolean to Munin as every `update`.
             if k.ends_with(".update") {
                 boolean(value, at)?;
-            }
-            // `graph_order a=host:plugin.field`: a field borrowed from
-            // another graph, which only aggregates draw.
-            if k.ends_with(".graph_order") && value.contains('=') {
-                warnings.push(format!(
-                    "{at}: {k}: fields borrowed from other graphs (name=source) are aggregates, not drawn yet (planned)"
-                ));
             }
             h.overrides.push((k.to_string(), value.to_string()))
         }
@@ -818,8 +805,7 @@ mod tests {
     }
 
     /// Munin's stock aggregate example: a virtual host with `update no`,
-    /// no address, continued lines. It loads; its graphs are said to be
-    /// not drawn yet.
+    /// no address, continued lines. It loads, and is not polled.
     #[test]
     fn virtual_hosts_and_continuations_load() {
         let c = load(
@@ -833,14 +819,14 @@ mod tests {
             ("Totals", false, false)
         );
         assert!(c.hosts[1].polled());
-        let w = c.warnings.join("\n");
-        assert!(w.contains(":4: load1.graph_order: fields borrowed"), "{w}");
-        assert!(
-            w.contains(":5: load3.combined_loads.sum: not supported"),
-            "{w}"
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        assert_eq!(
+            t.overrides.last(),
+            Some(&(
+                "load3.combined_loads.sum".to_string(),
+                "fii.foo.com:load.load fay.foo.com:load.load".to_string()
+            ))
         );
-        assert!(w.contains(":2: host Totals has `update no`"), "{w}");
-        assert_eq!(c.warnings.len(), 3, "{w}");
         let c = load("[h]\nport 1\n").unwrap();
         assert!(!c.hosts[0].polled());
         assert!(

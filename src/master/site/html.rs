@@ -194,6 +194,9 @@ impl Out<'_> {
 
 /// Whether any field of `service` has a stored value.
 fn has_data(service: &ServiceConfig, status: Option<&HostStatus>) -> bool {
+    if !service.files.is_empty() {
+        return service.files.iter().any(|(_, f)| f.exists());
+    }
     status.is_some_and(|s| {
         service
             .fields
@@ -212,9 +215,17 @@ pub fn spec(dbdir: &Path, host: &Host, service: &ServiceConfig) -> GraphSpec {
             let ds = graphdef::attr(attrs, "type")
                 .and_then(DsType::parse)
                 .unwrap_or(DsType::Gauge);
-            let file = layout::rrd_path(dbdir, host, &service.name, name, ds)
-                .ok()
-                .filter(|p| p.exists());
+            let file = if service.files.is_empty() {
+                layout::rrd_path(dbdir, host, &service.name, name, ds).ok()
+            } else {
+                // An aggregate names each field's file (another host's).
+                service
+                    .files
+                    .iter()
+                    .find(|(f, _)| f == name)
+                    .map(|(_, p)| p.clone())
+            }
+            .filter(|p| p.exists());
             GraphField {
                 name: name.clone(),
                 attrs: attrs.clone(),
@@ -246,14 +257,39 @@ pub fn draw_args(
     Ok(built)
 }
 
+/// Each host's last stored config (same index as munin.conf's hosts),
+/// with its aggregate graphs added; and the notes about those.
+pub fn configs(conf: &MasterConf, answered: &[u64]) -> (Vec<Option<HostConfig>>, Vec<String>) {
+    let mut configs: Vec<Option<HostConfig>> = conf
+        .hosts
+        .iter()
+        .map(|h| state::load_config(&state::config_path(&conf.dbdir, h)))
+        .collect();
+    let notes = super::aggregate::add(conf, &mut configs, answered);
+    (configs, notes)
+}
+
 /// Every host of munin.conf with its status and checks, and beside each
-/// (same index) its last config.
-pub fn load(conf: &MasterConf) -> (Vec<HostSummary>, Vec<Option<HostConfig>>) {
+/// (same index) its last config, aggregates added; and notes about those.
+pub fn load(conf: &MasterConf) -> (Vec<HostSummary>, Vec<Option<HostConfig>>, Vec<String>) {
     let mut values = state::load_values(&state::values_path(&conf.dbdir));
-    conf.hosts
+    let answered: Vec<u64> = conf
+        .hosts
         .iter()
         .map(|h| {
-            let config = state::load_config(&state::config_path(&conf.dbdir, h));
+            values
+                .hosts
+                .get(&state::host_key(h))
+                .and_then(|s| s.answered)
+                .unwrap_or(0)
+        })
+        .collect();
+    let (configs, notes) = configs(conf, &answered);
+    let (summaries, configs) = conf
+        .hosts
+        .iter()
+        .zip(configs)
+        .map(|(h, config)| {
             let status = values.hosts.remove(&state::host_key(h));
             let checks = config
                 .as_ref()
@@ -266,7 +302,8 @@ pub fn load(conf: &MasterConf) -> (Vec<HostSummary>, Vec<Option<HostConfig>>) {
             };
             (summary, config)
         })
-        .unzip()
+        .unzip();
+    (summaries, configs, notes)
 }
 
 /// A graph that needs drawing.
@@ -303,7 +340,8 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> Report {
         pages: BTreeSet::new(),
         graphs: BTreeSet::new(),
     };
-    let (summaries, configs) = load(conf);
+    let (summaries, configs, notes) = load(conf);
+    out.report.notes.extend(notes);
 
     out.put("static/style.css", pages::STYLE.as_bytes());
     out.put("index.html", pages::index(&summaries).as_bytes());
@@ -353,6 +391,7 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> Report {
                 name: plugin.clone(),
                 graph: vec![("graph_title".into(), plugin.clone())],
                 fields: Vec::new(),
+                files: Vec::new(),
             };
             let root = match top {
                 Some(i) => view(i),
@@ -377,7 +416,11 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> Report {
                         host_dir(&s.host),
                         graph_file(&v.service.name, period)
                     );
-                    let data = status.and_then(|st| st.answered).unwrap_or(0);
+                    // An aggregate moves on with its sources.
+                    let data = pc
+                        .data
+                        .or_else(|| status.and_then(|st| st.answered))
+                        .unwrap_or(0);
                     out.graphs.insert(rel.clone());
                     let old = kept.graphs.get(&rel);
                     let missing = old.is_some() && !out.dir.join(&rel).exists();

@@ -1,6 +1,7 @@
 //! The site: htmldir's graphs and pages, and serving them.
 //!
 //! - [`graphdef`]: a Munin graph as librrd graph arguments.
+//! - [`aggregate`]: munin.conf's graphs over other hosts' fields.
 //! - [`render`]: one PNG drawn by librrd.
 //! - [`pngfast`]: cheaper PNG encoding for librrd's graphs.
 //! - [`sitemap`]: where pages and graphs live; HTML escaping.
@@ -8,6 +9,7 @@
 //! - [`html`]: the site written incrementally, graphs on a budget.
 //! - [`serve`]: htmldir over HTTP, graphs drawn on demand.
 
+pub mod aggregate;
 pub mod graphdef;
 pub mod html;
 pub mod pages;

@@ -37,6 +37,8 @@ struct Known {
     step: u64,
     service: ServiceConfig,
     period: Period,
+    /// For an aggregate: when its sources last answered.
+    data: Option<u64>,
 }
 
 /// munin.conf, the graphs it shows by path in htmldir, and when each
@@ -80,7 +82,7 @@ impl Site {
         }
         let conf_now = MasterConf::load(&self.conf_path)?;
         let values = state::load_values(&state::values_path(&conf_now.dbdir));
-        let answered = conf_now
+        let answered: Vec<u64> = conf_now
             .hosts
             .iter()
             .map(|h| {
@@ -91,9 +93,13 @@ impl Site {
                     .unwrap_or(0)
             })
             .collect();
+        let (configs, notes) = html::configs(&conf_now, &answered);
+        for n in notes {
+            tracing::debug!("{n}");
+        }
         let mut map = HashMap::new();
-        for (i, h) in conf_now.hosts.iter().enumerate() {
-            let Some(config) = state::load_config(&state::config_path(&conf_now.dbdir, h)) else {
+        for (i, (h, config)) in conf_now.hosts.iter().zip(configs).enumerate() {
+            let Some(config) = config else {
                 continue;
             };
             for pc in config.plugins.values() {
@@ -106,6 +112,7 @@ impl Site {
                                 step: u64::from(h.update_rate.unwrap_or(conf_now.update_rate)),
                                 service: s.clone(),
                                 period,
+                                data: pc.data,
                             },
                         );
                     }
@@ -237,7 +244,7 @@ async fn get(State(site): State<Arc<Site>>, method: Method, uri: Uri) -> Respons
 async fn refresh(site: &Site, current: &Current, k: &Known, path: &Path) -> Result<(), String> {
     let conf = &current.conf;
     let host = &conf.hosts[k.host];
-    let answered = current.answered[k.host];
+    let answered = k.data.unwrap_or(current.answered[k.host]);
     let now = crate::clock::now();
     let drawn = mtime(path).map(crate::clock::since_epoch);
     let due = match drawn {
