@@ -142,6 +142,20 @@ impl MasterConf {
             .find_map(|settings| last(settings, key))
     }
 
+    /// The order munin-html lists the children of group `path` in (`[]`:
+    /// the top-level groups): its own `group_order`, else `domain_order`,
+    /// else `node_order` (not inherited, as in Munin).
+    pub fn order_of(&self, path: &[String]) -> Option<&str> {
+        let settings: &[(String, String)] = if path.is_empty() {
+            &self.settings
+        } else {
+            &self.groups.iter().find(|g| g.path == path)?.settings
+        };
+        ["group_order", "domain_order", "node_order"]
+            .into_iter()
+            .find_map(|k| last(settings, k))
+    }
+
     /// The settings `host` inherits from, nearest first.
     pub fn chain<'a>(&'a self, host: &'a Host) -> Vec<&'a [(String, String)]> {
         let mut chain: Vec<&[(String, String)]> = vec![&host.settings];
@@ -368,6 +382,14 @@ impl MasterConf {
             "graph_strategy" | "notify_after" => {
                 self.settings.push((key.to_string(), value.to_string()))
             }
+            "group_order" | "domain_order" | "node_order" => {
+                if value.contains('=') {
+                    warn(format!(
+                        "{key}: borrowed entries (name=path) are not supported; the names are ordered, the rest ignored"
+                    ));
+                }
+                self.settings.push((key.to_string(), value.to_string()))
+            }
             k if inherits(k).is_some() => self.settings.push((k.to_string(), value.to_string())),
             k => warn(format!(
                 "{k} has no effect in the global part (it is a host's setting); ignored"
@@ -397,7 +419,13 @@ impl MasterConf {
             ));
             return Ok(());
         }
-        if inherits(key).is_none() {
+        let order = matches!(key, "group_order" | "domain_order" | "node_order");
+        if order && value.contains('=') {
+            self.warnings.push(format!(
+                "{at}: {key}: borrowed entries (name=path) are not supported; the names are ordered, the rest ignored"
+            ));
+        }
+        if !order && inherits(key).is_none() {
             self.warnings.push(format!(
                 "{at}: {key} has no effect in a group section (hosts do not take it from their group); ignored"
             ));
@@ -879,6 +907,21 @@ mod tests {
                 "{w} vs {key}"
             );
         }
+    }
+
+    #[test]
+    fn orders_of_groups_and_the_top() {
+        let c = load(
+            "domain_order b.org a.org\n[foo.bar;]\nnode_order fii.foo.bar bing.foo.bar\n[x;]\ngroup_order y=z\n",
+        )
+        .unwrap();
+        assert_eq!(c.order_of(&[]), Some("b.org a.org"));
+        assert_eq!(
+            c.order_of(&["foo.bar".into()]),
+            Some("fii.foo.bar bing.foo.bar")
+        );
+        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+        assert!(c.warnings[0].contains(":5: group_order: borrowed entries"));
     }
 
     #[test]

@@ -344,14 +344,14 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> Report {
     out.report.notes.extend(notes);
 
     out.put("static/style.css", pages::STYLE.as_bytes());
-    out.put("index.html", pages::index(&summaries).as_bytes());
+    out.put("index.html", pages::index(&summaries, conf).as_bytes());
     out.put("problems.html", pages::problems(&summaries).as_bytes());
     let groups: BTreeSet<&[String]> = summaries
         .iter()
         .flat_map(|h| (1..=h.host.groups.len()).map(|n| &h.host.groups[..n]))
         .collect();
     for g in groups {
-        let (rel, text) = pages::group(g, &summaries);
+        let (rel, text) = pages::group(g, &summaries, conf);
         out.put(&rel, text.as_bytes());
     }
 

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use super::graphdef::{Period, attr, drawn};
 use super::sitemap::{escape, graph_file, group_dir, host_dir, service_page, up};
-use crate::master::conf::Host;
+use crate::master::conf::{Host, MasterConf};
 use crate::master::limits::Check;
 use crate::master::state::{HostStatus, ServiceConfig};
 use crate::threshold::Status;
@@ -108,9 +108,27 @@ fn group_crumbs(groups: &[String]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Hosts and subgroups directly under `groups`, as a list.
-fn tree(rel: &str, groups: &[String], hosts: &[HostSummary]) -> String {
+/// `names` in munin-html's order: those `order` lists first, as listed,
+/// then the rest by name.
+pub fn ordered<'a>(names: impl IntoIterator<Item = &'a str>, order: Option<&str>) -> Vec<&'a str> {
+    let mut rest: Vec<&str> = names.into_iter().collect();
+    rest.sort_unstable();
+    rest.dedup();
+    let mut out = Vec::with_capacity(rest.len());
+    for want in order.unwrap_or("").split_whitespace() {
+        if let Some(i) = rest.iter().position(|n| *n == want) {
+            out.push(rest.remove(i));
+        }
+    }
+    out.extend(rest);
+    out
+}
+
+/// Hosts and subgroups directly under `groups`, as a list, in the
+/// group's order.
+fn tree(rel: &str, groups: &[String], hosts: &[HostSummary], conf: &MasterConf) -> String {
     let root = up(rel);
+    let order = conf.order_of(groups);
     let mut subgroups: BTreeMap<&str, usize> = BTreeMap::new();
     let mut out = String::from("<ul>\n");
     for h in hosts {
@@ -119,7 +137,8 @@ fn tree(rel: &str, groups: &[String], hosts: &[HostSummary]) -> String {
             *subgroups.entry(g[groups.len()].as_str()).or_default() += 1;
         }
     }
-    for (name, n) in &subgroups {
+    for name in ordered(subgroups.keys().copied(), order) {
+        let n = subgroups[name];
         let mut path = groups.to_vec();
         path.push((*name).to_string());
         let _ = writeln!(
@@ -129,7 +148,11 @@ fn tree(rel: &str, groups: &[String], hosts: &[HostSummary]) -> String {
             escape(name)
         );
     }
-    for h in hosts.iter().filter(|h| h.host.groups == groups) {
+    let here: Vec<&HostSummary> = hosts.iter().filter(|h| h.host.groups == groups).collect();
+    for name in ordered(here.iter().map(|h| h.host.name.as_str()), order) {
+        let Some(h) = here.iter().find(|h| h.host.name == name) else {
+            continue;
+        };
         let _ = writeln!(
             out,
             "<li><a href=\"{root}{}index.html\">{}</a> — {}</li>",
@@ -143,11 +166,15 @@ fn tree(rel: &str, groups: &[String], hosts: &[HostSummary]) -> String {
 }
 
 /// `index.html`: every top-level group with its hosts and subgroups.
-pub fn index(hosts: &[HostSummary]) -> String {
+pub fn index(hosts: &[HostSummary], conf: &MasterConf) -> String {
     let rel = "index.html";
     let mut body = String::new();
-    let tops: std::collections::BTreeSet<&String> =
-        hosts.iter().filter_map(|h| h.host.groups.first()).collect();
+    let tops = ordered(
+        hosts
+            .iter()
+            .filter_map(|h| h.host.groups.first().map(String::as_str)),
+        conf.order_of(&[]),
+    );
     let problems: usize = hosts
         .iter()
         .map(|h| h.checks.iter().filter(|c| c.level != Status::Ok).count())
@@ -161,18 +188,18 @@ pub fn index(hosts: &[HostSummary]) -> String {
         let _ = writeln!(
             body,
             "<h2><a href=\"{}index.html\">{}</a></h2>",
-            group_dir(std::slice::from_ref(g)),
+            group_dir(&[g.to_string()]),
             escape(g)
         );
-        body.push_str(&tree(rel, std::slice::from_ref(g), hosts));
+        body.push_str(&tree(rel, &[g.to_string()], hosts, conf));
     }
     page(rel, "Overview", &[], &body)
 }
 
 /// A group's page.
-pub fn group(groups: &[String], hosts: &[HostSummary]) -> (String, String) {
+pub fn group(groups: &[String], hosts: &[HostSummary], conf: &MasterConf) -> (String, String) {
     let rel = format!("{}index.html", group_dir(groups));
-    let body = tree(&rel, groups, hosts);
+    let body = tree(&rel, groups, hosts, conf);
     let title = groups.last().map_or("", String::as_str);
     let text = page(&rel, title, &group_crumbs(groups), &body);
     (rel, text)
@@ -359,4 +386,48 @@ pub fn problems(hosts: &[HostSummary]) -> String {
         body.push_str("</table>\n");
     }
     page("problems.html", "Problems", &[], &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listed_names_first_then_by_name() {
+        assert_eq!(
+            ordered(["goo", "bing", "fii", "aa"], Some("fii gone bing")),
+            vec!["fii", "bing", "aa", "goo"]
+        );
+        assert_eq!(ordered(["b", "a", "b"], None), vec!["a", "b"]);
+    }
+
+    /// Munin's FAQ: `[foo.bar;] node_order fii.foo.bar bing.foo.bar
+    /// goo.foo.bar` lists the group's hosts in that order, and
+    /// `domain_order` the top-level groups.
+    #[test]
+    fn group_pages_follow_node_order_and_the_index_domain_order() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("munin.conf");
+        std::fs::write(
+            &p,
+            "domain_order foo.bar example.com\n[a.example.com]\naddress x\n[bing.foo.bar]\naddress x\n[fii.foo.bar]\naddress x\n[goo.foo.bar]\naddress x\n[foo.bar;]\nnode_order fii.foo.bar bing.foo.bar\n",
+        )
+        .unwrap();
+        let conf = MasterConf::load(&p).unwrap();
+        let hosts: Vec<HostSummary> = conf
+            .hosts
+            .iter()
+            .map(|h| HostSummary {
+                host: h.clone(),
+                status: None,
+                checks: Vec::new(),
+            })
+            .collect();
+        let (_, page) = group(&["foo.bar".to_string()], &hosts, &conf);
+        let at = |n: &str| page.find(&format!(">{n}</a>")).unwrap();
+        assert!(at("fii.foo.bar") < at("bing.foo.bar") && at("bing.foo.bar") < at("goo.foo.bar"));
+        let index = index(&hosts, &conf);
+        let at = |n: &str| index.find(&format!(">{n}</a></h2>")).unwrap();
+        assert!(at("foo.bar") < at("example.com"));
+    }
 }
