@@ -319,4 +319,19 @@ fn issue16_aggregates_match_munin_graph() {
         let p = d.join("ours/foo.com/Totals").join(f);
         assert!(p.exists(), "munin wrote {f}, we did not: {}", p.display());
     }
+    // The group's comparison pages, linked from its page, as munin-html's.
+    for period in ["day", "week", "month", "year"] {
+        let f = format!("foo.com/comparison-{period}.html");
+        assert!(d.join("www").join(&f).exists(), "munin-html wrote no {f}");
+        let ours = std::fs::read_to_string(d.join("ours").join(&f))
+            .unwrap_or_else(|e| panic!("we wrote no {f}: {e}"));
+        for host in ["fii.foo.com", "fay.foo.com"] {
+            assert!(
+                ours.contains(&format!("{host}/load-{period}.png")),
+                "{f} shows no {host}: {ours}"
+            );
+        }
+    }
+    let group = std::fs::read_to_string(d.join("ours/foo.com/index.html")).unwrap();
+    assert!(group.contains("href=\"comparison-day.html\""), "{group}");
 }

@@ -346,14 +346,6 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> Report {
     out.put("static/style.css", pages::STYLE.as_bytes());
     out.put("index.html", pages::index(&summaries, conf).as_bytes());
     out.put("problems.html", pages::problems(&summaries).as_bytes());
-    let groups: BTreeSet<&[String]> = summaries
-        .iter()
-        .flat_map(|h| (1..=h.host.groups.len()).map(|n| &h.host.groups[..n]))
-        .collect();
-    for g in groups {
-        let (rel, text) = pages::group(g, &summaries, conf);
-        out.put(&rel, text.as_bytes());
-    }
 
     let gpath = graphs_path(&conf.dbdir);
     let mut kept: Graphs = std::fs::read(&gpath)
@@ -361,6 +353,7 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> Report {
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
     let mut due = Vec::new();
+    let mut compared: Vec<pages::Compared> = Vec::with_capacity(summaries.len());
     for (s, config) in summaries.iter().zip(&configs) {
         let empty = HostConfig::default();
         let config = config.as_ref().unwrap_or(&empty);
@@ -454,6 +447,54 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> Report {
             })
             .collect();
         let (rel, text) = pages::host(s, &views);
+        out.put(&rel, text.as_bytes());
+        compared.push(pages::Compared {
+            name: s.host.name.clone(),
+            dir: host_dir(&s.host),
+            graphs: views
+                .iter()
+                .map(|v| {
+                    let g = &v.service.graph;
+                    let cat = graphdef::attr(g, "graph_category")
+                        .map_or("other", str::trim)
+                        .to_ascii_lowercase();
+                    let title = graphdef::attr(g, "graph_title").unwrap_or(&v.service.name);
+                    (cat, v.service.name.clone(), title.to_string(), v.graphed())
+                })
+                .collect(),
+        });
+    }
+    // Group pages, and munin-html's comparison pages for a group of more
+    // than one host with graphs.
+    let groups: BTreeSet<&[String]> = summaries
+        .iter()
+        .flat_map(|h| (1..=h.host.groups.len()).map(|n| &h.host.groups[..n]))
+        .collect();
+    for g in groups {
+        let here: Vec<&str> = summaries
+            .iter()
+            .filter(|h| h.host.groups == g)
+            .map(|h| h.host.name.as_str())
+            .collect();
+        let members: Vec<&pages::Compared> = pages::ordered(here, conf.order_of(g))
+            .into_iter()
+            .filter_map(|name| {
+                summaries
+                    .iter()
+                    .zip(&compared)
+                    .find(|(h, _)| h.host.groups == g && h.host.name == name)
+                    .map(|(_, c)| c)
+            })
+            .filter(|c| c.graphs.iter().any(|(.., shown)| *shown))
+            .collect();
+        let compare = members.len() > 1;
+        if compare {
+            for period in Period::ALL {
+                let (rel, text) = pages::comparison(g, period, &members);
+                out.put(&rel, text.as_bytes());
+            }
+        }
+        let (rel, text) = pages::group(g, &summaries, conf, compare);
         out.put(&rel, text.as_bytes());
     }
 

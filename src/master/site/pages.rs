@@ -196,12 +196,100 @@ pub fn index(hosts: &[HostSummary], conf: &MasterConf) -> String {
     page(rel, "Overview", &[], &body)
 }
 
-/// A group's page.
-pub fn group(groups: &[String], hosts: &[HostSummary], conf: &MasterConf) -> (String, String) {
+/// A group's page; `compare` adds the links to its comparison pages.
+pub fn group(
+    groups: &[String],
+    hosts: &[HostSummary],
+    conf: &MasterConf,
+    compare: bool,
+) -> (String, String) {
     let rel = format!("{}index.html", group_dir(groups));
-    let body = tree(&rel, groups, hosts, conf);
+    let mut body = tree(&rel, groups, hosts, conf);
+    if compare {
+        body.push_str("<p>Compare the hosts:");
+        for p in Period::ALL {
+            let _ = write!(body, " <a href=\"comparison-{0}.html\">{0}</a>", p.name());
+        }
+        body.push_str("</p>\n");
+    }
     let title = groups.last().map_or("", String::as_str);
     let text = page(&rel, title, &group_crumbs(groups), &body);
+    (rel, text)
+}
+
+/// One host's graphs for a comparison page: its name, its directory
+/// (relative to htmldir), and per plugin (top graph) its category, title
+/// and whether it has a graph.
+pub struct Compared {
+    pub name: String,
+    pub dir: String,
+    pub graphs: Vec<(String, String, String, bool)>,
+}
+
+/// munin-html's comparison page of a group for `period`: per category,
+/// per plugin, each host's graph side by side (an empty cell where a host
+/// has none), hosts in the group's order.
+pub fn comparison(groups: &[String], period: Period, hosts: &[&Compared]) -> (String, String) {
+    let rel = format!("{}comparison-{}.html", group_dir(groups), period.name());
+    let root = up(&rel);
+    let mut rows: BTreeMap<&str, BTreeMap<&str, &str>> = BTreeMap::new();
+    for h in hosts {
+        for (cat, plugin, title, _) in &h.graphs {
+            rows.entry(cat.as_str())
+                .or_default()
+                .entry(plugin.as_str())
+                .or_insert(title.as_str());
+        }
+    }
+    let mut body = String::from("<p>");
+    for p in Period::ALL {
+        let _ = write!(body, " <a href=\"comparison-{0}.html\">{0}</a>", p.name());
+    }
+    body.push_str("</p>\n");
+    for (cat, plugins) in &rows {
+        let _ = writeln!(body, "<h2>{}</h2>\n<table class=\"compare\">", escape(cat));
+        for (plugin, title) in plugins {
+            let _ = writeln!(
+                body,
+                "<tr><th colspan=\"{}\">{}</th></tr>\n<tr>",
+                hosts.len(),
+                escape(title)
+            );
+            for h in hosts {
+                let graph = h
+                    .graphs
+                    .iter()
+                    .find(|(c, p, _, shown)| c == cat && p == plugin && *shown);
+                match graph {
+                    Some(_) => {
+                        let _ = writeln!(
+                            body,
+                            "<td><a href=\"{root}{dir}{page}\"><img src=\"{root}{dir}{png}\" alt=\"{host}: {t} by {per}\"></a><br>{host}</td>",
+                            dir = h.dir,
+                            page = service_page(plugin),
+                            png = graph_file(plugin, period),
+                            host = escape(&h.name),
+                            t = escape(title),
+                            per = period.name()
+                        );
+                    }
+                    None => {
+                        let _ = writeln!(body, "<td>{}</td>", escape(&h.name));
+                    }
+                }
+            }
+            body.push_str("</tr>\n");
+        }
+        body.push_str("</table>\n");
+    }
+    let mut crumbs = group_crumbs(groups);
+    crumbs.push((rel.clone(), format!("comparison by {}", period.name())));
+    let title = format!(
+        "{} – comparison by {}",
+        groups.last().map_or("", String::as_str),
+        period.name()
+    );
+    let text = page(&rel, &title, &crumbs, &body);
     (rel, text)
 }
 
@@ -423,10 +511,29 @@ mod tests {
                 checks: Vec::new(),
             })
             .collect();
-        let (_, page) = group(&["foo.bar".to_string()], &hosts, &conf);
+        let (_, page) = group(&["foo.bar".to_string()], &hosts, &conf, false);
         let at = |n: &str| page.find(&format!(">{n}</a>")).unwrap();
         assert!(at("fii.foo.bar") < at("bing.foo.bar") && at("bing.foo.bar") < at("goo.foo.bar"));
         let index = index(&hosts, &conf);
+        let graphs = |n: &str| Compared {
+            name: n.into(),
+            dir: format!("foo.bar/{n}/"),
+            graphs: vec![(
+                "system".into(),
+                "load".into(),
+                "Load <avg>".into(),
+                n != "goo.foo.bar",
+            )],
+        };
+        let (a, b) = (graphs("fii.foo.bar"), graphs("goo.foo.bar"));
+        let (rel, cmp) = comparison(&["foo.bar".to_string()], Period::Week, &[&a, &b]);
+        assert_eq!(rel, "foo.bar/comparison-week.html");
+        assert!(
+            cmp.contains("<img src=\"../foo.bar/fii.foo.bar/load-week.png\""),
+            "{cmp}"
+        );
+        assert!(cmp.contains("<td>goo.foo.bar</td>"), "{cmp}");
+        assert!(cmp.contains("Load &lt;avg&gt;"), "{cmp}");
         let at = |n: &str| index.find(&format!(">{n}</a></h2>")).unwrap();
         assert!(at("foo.bar") < at("example.com"));
     }
