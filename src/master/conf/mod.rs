@@ -909,6 +909,74 @@ mod tests {
         }
     }
 
+    /// Garbage, as a broken or hostile munin.conf holds it: never a
+    /// panic; an error or warnings that name file and line.
+    #[test]
+    fn garbage_never_panics() {
+        let words: &[&str] = &[
+            "[",
+            "]",
+            "[a;b]",
+            "[;]",
+            "[x:y.z]",
+            ";",
+            ":",
+            ".",
+            "\\",
+            "\\#",
+            "#",
+            "=",
+            "address",
+            "update",
+            "no",
+            "yes",
+            "maybe",
+            "port",
+            "0",
+            "70000",
+            "includedir",
+            "/nonexistent",
+            "contact.x.command",
+            "${var:host}",
+            "a.b.c.d.e",
+            "graph_order",
+            "x=y:z.w",
+            "\0",
+            "\u{feff}",
+            "  ",
+            "\t",
+            "\r",
+            "\n",
+            "\n",
+            "\n",
+            "é",
+            "node_order",
+            "sum",
+            "stack",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..300 {
+            let mut text = String::new();
+            for _ in 0..60 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                text.push_str(words[(seed % words.len() as u64) as usize]);
+                if seed % 3 == 0 {
+                    text.push(' ');
+                }
+            }
+            match load(&text) {
+                Ok(c) => assert!(
+                    c.warnings
+                        .iter()
+                        .all(|w| w.starts_with("D/munin.conf:") || w.contains("includedir"))
+                ),
+                Err(e) => assert!(e.starts_with("D/munin.conf:"), "{e}"),
+            }
+        }
+    }
+
     #[test]
     fn orders_of_groups_and_the_top() {
         let c = load(
