@@ -115,13 +115,19 @@ fn json_push_lands_in_the_snapshot_like_a_poll() {
         reply["accepted"], 2,
         "null is kept in the snapshot but is not a sample"
     );
+    // The pickle and stats.json are two files written one after the
+    // other: wait for both to hold the node (CI once read stats.json
+    // between the two writes).
+    let has_node = |p: &std::path::Path| {
+        std::fs::read(p).is_ok_and(|b| b.windows(8).any(|w| w == b"pushed00"))
+    };
+    let json_path = g.dir.path().join("stats.json");
     g.wait(
-        "snapshot with the pushed node",
+        "snapshot and stats.json with the pushed node",
         Duration::from_secs(5),
-        |g| std::fs::read(&g.statsfile).is_ok_and(|b| b.windows(8).any(|w| w == b"pushed00")),
+        |g| has_node(&g.statsfile) && has_node(&json_path),
     );
-    let json: Value =
-        serde_json::from_slice(&std::fs::read(g.dir.path().join("stats.json")).unwrap()).unwrap();
+    let json: Value = serde_json::from_slice(&std::fs::read(&json_path).unwrap()).unwrap();
     assert_eq!(
         json["pushed00"]["stats"]["counters"]["storage_server.allocate"],
         7
