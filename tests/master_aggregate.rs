@@ -14,6 +14,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::master_faults::fake_node;
+use crate::support::fleet::master_ok;
 use crate::support::{is_root, require};
 use munin_rs::master::conf::MasterConf;
 use munin_rs::master::site::graphdef::{self, Period};
@@ -170,16 +171,7 @@ fn issue16_aggregates_match_munin_graph() {
     let base = (now / 300) * 300 - 7 * 300;
     for k in 0..6 {
         STAMP.store(base + k * 300, Ordering::SeqCst);
-        let out = Command::new(env!("CARGO_BIN_EXE_munin-master"))
-            .args(["update", "--config"])
-            .arg(&conf)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        master_ok("update", &conf);
     }
     // munin-update (as user munin) writes the datafile munin-graph reads.
     STAMP.store(base + 6 * 300, Ordering::SeqCst);
@@ -305,16 +297,7 @@ fn issue16_aggregates_match_munin_graph() {
         ),
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_munin-master"))
-        .args(["html", "--config"])
-        .arg(&ours_conf)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    master_ok("html", &ours_conf);
     for f in &listed {
         let p = d.join("ours/foo.com/Totals").join(f);
         assert!(p.exists(), "munin wrote {f}, we did not: {}", p.display());

@@ -5,10 +5,10 @@
 
 use std::io::Write;
 use std::net::TcpListener;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::master_faults::fake_node;
+use crate::support::fleet::master_ok;
 use munin_rs::master::conf::{MasterConf, last};
 use munin_rs::master::state;
 
@@ -77,14 +77,9 @@ fn issue16_debian_layout_aggregate_host_timeouts_and_inheritance() {
     )
     .unwrap();
     let started = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_munin-master"))
-        .args(["update", "--config"])
-        .arg(&conf)
-        .output()
-        .unwrap();
+    let out = master_ok("update", &conf);
     let took = started.elapsed();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
     // The silent node is cut by munin.conf's 2 s, not our 60 s default.
     assert!(took < Duration::from_secs(30), "{took:?} {stderr}");
     assert!(
@@ -120,16 +115,7 @@ fn issue16_debian_layout_aggregate_host_timeouts_and_inheritance() {
     assert_eq!(last(&loaded.settings, "graph_width"), Some("300"));
 
     // The drawn graph is 300 wide, not the default 400.
-    let html = Command::new(env!("CARGO_BIN_EXE_munin-master"))
-        .args(["html", "--config"])
-        .arg(&conf)
-        .output()
-        .unwrap();
-    assert!(
-        html.status.success(),
-        "{}",
-        String::from_utf8_lossy(&html.stderr)
-    );
+    master_ok("html", &conf);
     let png = d.join("www/lab/good/load-day.png");
     let narrow = png_width(&png);
     std::fs::write(
@@ -139,16 +125,7 @@ fn issue16_debian_layout_aggregate_host_timeouts_and_inheritance() {
             .replace("graph_width 300", "graph_width 400"),
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_munin-master"))
-        .args(["cron", "--config"])
-        .arg(&conf)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    master_ok("cron", &conf);
     let wide = png_width(&png);
     assert_eq!(wide - narrow, 100, "{narrow} then {wide}");
     drop(silent);

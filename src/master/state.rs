@@ -123,6 +123,20 @@ pub fn values_path(dbdir: &Path) -> PathBuf {
     root(dbdir).join("values.json")
 }
 
+/// When each of `hosts` last answered (0: never), by index.
+pub fn answered(values: &Values, hosts: &[Host]) -> Vec<u64> {
+    hosts
+        .iter()
+        .map(|h| {
+            values
+                .hosts
+                .get(&host_key(h))
+                .and_then(|s| s.answered)
+                .unwrap_or(0)
+        })
+        .collect()
+}
+
 /// A host's last config; `None` when there is none or it cannot be read
 /// (then it is simply written anew).
 pub fn load_config(path: &Path) -> Option<HostConfig> {

@@ -81,6 +81,22 @@ pub fn update_quiet(conf: &Path) {
     );
 }
 
+/// `munin-master CMD --config conf` (with munin.conf's own timeouts) that
+/// must succeed; its output.
+pub fn master_ok(cmd: &str, conf: &Path) -> std::process::Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_munin-master"))
+        .args([cmd, "--config"])
+        .arg(conf)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "munin-master {cmd}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// The last line of `<dir>/log/munin-master-update.log`.
 pub fn log_line(dir: &Path) -> String {
     std::fs::read_to_string(dir.join("log/munin-master-update.log"))

@@ -69,16 +69,29 @@ struct Definition {
 }
 
 impl Definition {
-    fn field(&mut self, name: &str) -> &mut Vec<(String, String)> {
-        let i = match self.fields.iter().position(|(n, _)| n == name) {
-            Some(i) => i,
-            None => {
-                self.fields.push((name.to_string(), Vec::new()));
-                self.fields.len() - 1
-            }
-        };
-        &mut self.fields[i].1
+    /// Field `name`'s attributes as written (none if it has none).
+    fn attrs(&self, name: &str) -> &[(String, String)] {
+        self.fields
+            .iter()
+            .find(|(f, _)| f == name)
+            .map(|(_, a)| a.as_slice())
+            .unwrap_or_default()
     }
+}
+
+/// The attributes of field `name` in `fields`, added (empty) if new.
+fn entry<'a>(
+    fields: &'a mut Vec<(String, Vec<(String, String)>)>,
+    name: &str,
+) -> &'a mut Vec<(String, String)> {
+    let i = match fields.iter().position(|(n, _)| n == name) {
+        Some(i) => i,
+        None => {
+            fields.push((name.to_string(), Vec::new()));
+            fields.len() - 1
+        }
+    };
+    &mut fields[i].1
 }
 
 /// The plugins `host`'s section defines that its node does not have.
@@ -105,9 +118,9 @@ fn definitions(host: &Host, own: Option<&HostConfig>) -> Vec<Definition> {
             // `plugin.update no` marks the graph as not polled: no attribute.
             ["update"] => {}
             [attr] => d.graph.push((attr.to_string(), value.clone())),
-            [field @ .., attr] if !field.is_empty() => d
-                .field(&field.join("."))
-                .push((attr.to_string(), value.clone())),
+            [field @ .., attr] if !field.is_empty() => {
+                entry(&mut d.fields, &field.join(".")).push((attr.to_string(), value.clone()))
+            }
             _ => {}
         }
     }
@@ -198,12 +211,7 @@ impl Resolver<'_> {
         let mut front: Vec<String> = Vec::new();
         let mut rest: Vec<String> = Vec::new();
         for (n, name) in order.iter().enumerate() {
-            let attrs = def
-                .fields
-                .iter()
-                .find(|(f, _)| f == name)
-                .map(|(_, a)| a.as_slice())
-                .unwrap_or_default();
+            let attrs = def.attrs(name);
             if let Some(stack) = last(attrs, "stack") {
                 for word in stack.split_whitespace() {
                     let (member, path) = word.split_once('=').unwrap_or((word, word));
@@ -403,23 +411,12 @@ struct Out {
 }
 
 impl Out {
-    fn attrs(&mut self, name: &str) -> &mut Vec<(String, String)> {
-        let i = match self.fields.iter().position(|(n, _)| n == name) {
-            Some(i) => i,
-            None => {
-                self.fields.push((name.to_string(), Vec::new()));
-                self.fields.len() - 1
-            }
-        };
-        &mut self.fields[i].1
-    }
-
     fn set(&mut self, name: &str, key: &str, value: &str) {
-        self.attrs(name).push((key.to_string(), value.to_string()));
+        entry(&mut self.fields, name).push((key.to_string(), value.to_string()));
     }
 
     fn put(&mut self, name: &str, file: PathBuf, attrs: Vec<(String, String)>, host: usize) {
-        self.attrs(name).extend(attrs);
+        entry(&mut self.fields, name).extend(attrs);
         self.files.retain(|(n, _)| n != name);
         self.files.push((name.to_string(), file));
         self.hosts.push(host);
@@ -428,21 +425,16 @@ impl Out {
     /// A field borrowed from `src`: its draw, type and info unless set,
     /// its name as label unless set.
     fn borrow(&mut self, name: &str, src: Source, def: &Definition) {
-        let own = def
-            .fields
-            .iter()
-            .find(|(f, _)| f == name)
-            .map(|(_, a)| a.clone())
-            .unwrap_or_default();
+        let own = def.attrs(name);
         let mut attrs = Vec::new();
         for key in ["draw", "type", "info"] {
-            if last(&own, key).is_none()
+            if last(own, key).is_none()
                 && let Some(v) = last(&src.attrs, key)
             {
                 attrs.push((key.to_string(), v.to_string()));
             }
         }
-        if last(&own, "label").is_none() {
+        if last(own, "label").is_none() {
             attrs.push(("label".into(), name.to_string()));
         }
         self.put(name, src.file, attrs, src.host);

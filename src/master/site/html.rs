@@ -273,17 +273,7 @@ pub fn configs(conf: &MasterConf, answered: &[u64]) -> (Vec<Option<HostConfig>>,
 /// (same index) its last config, aggregates added; and notes about those.
 pub fn load(conf: &MasterConf) -> (Vec<HostSummary>, Vec<Option<HostConfig>>, Vec<String>) {
     let mut values = state::load_values(&state::values_path(&conf.dbdir));
-    let answered: Vec<u64> = conf
-        .hosts
-        .iter()
-        .map(|h| {
-            values
-                .hosts
-                .get(&state::host_key(h))
-                .and_then(|s| s.answered)
-                .unwrap_or(0)
-        })
-        .collect();
+    let answered = state::answered(&values, &conf.hosts);
     let (configs, notes) = configs(conf, &answered);
     let (summaries, configs) = conf
         .hosts

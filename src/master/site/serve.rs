@@ -82,17 +82,7 @@ impl Site {
         }
         let conf_now = MasterConf::load(&self.conf_path)?;
         let values = state::load_values(&state::values_path(&conf_now.dbdir));
-        let answered: Vec<u64> = conf_now
-            .hosts
-            .iter()
-            .map(|h| {
-                values
-                    .hosts
-                    .get(&state::host_key(h))
-                    .and_then(|s| s.answered)
-                    .unwrap_or(0)
-            })
-            .collect();
+        let answered = state::answered(&values, &conf_now.hosts);
         let (configs, notes) = html::configs(&conf_now, &answered);
         for n in notes {
             tracing::debug!("{n}");
