@@ -2,7 +2,33 @@
 //! definition for every part (a clock set before 1970 reads as 0, which
 //! no caller has to handle).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Whether [`read_timezone_once`] set TZ, so that the commands we run for
+/// others (contacts) get the environment we were given.
+static TZ_ADDED: AtomicBool = AtomicBool::new(false);
+
+/// Sets `TZ=:/etc/localtime` when TZ is unset. With TZ unset, glibc's
+/// localtime() stats /etc/localtime on every call, and librrd calls it for
+/// every axis label (3% of a graph's time); ":/etc/localtime" is what
+/// unset means, and a set TZ is read once.
+///
+/// # Safety
+/// Call first thing in `main`, before any thread exists.
+pub unsafe fn read_timezone_once() {
+    if std::env::var_os("TZ").is_none() {
+        // SAFETY: the caller promises no other thread exists yet.
+        unsafe { std::env::set_var("TZ", ":/etc/localtime") };
+        TZ_ADDED.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Whether TZ is ours rather than our caller's (see
+/// [`read_timezone_once`]).
+pub fn tz_added() -> bool {
+    TZ_ADDED.load(Ordering::Relaxed)
+}
 
 /// Whole seconds since the epoch.
 pub fn now() -> u64 {

@@ -47,7 +47,7 @@ fn each_change_is_told_once_and_check_exits_by_state() {
     std::fs::write(
         &conf,
         format!(
-            "dbdir {0}/db\nrundir {0}/run\nlogdir {0}/log\ncontact.ops.command cat >>{1}; echo \"-- $MUNIN_STATE\" >>{1}\n[lab;lim]\n address 127.0.0.1\n port {port}\n",
+            "dbdir {0}/db\nrundir {0}/run\nlogdir {0}/log\ncontact.ops.command cat >>{1}; echo \"-- ${{var:worst}}\" >>{1}\n[lab;lim]\n address 127.0.0.1\n port {port}\n unknown_limit 0\n",
             dir.path().display(),
             told.display()
         ),
@@ -119,7 +119,7 @@ fn each_change_is_told_once_and_check_exits_by_state() {
     assert_eq!(states, ["WARNING", "CRITICAL", "OK", "UNKNOWN"], "{text}");
     assert!(
         text.contains(
-            "WARNING: lab :: lim :: temp inlet (was OK): temp = 85, warning 80, critical 90"
+            "lab :: lim :: Temperature\n\tWARNINGs: inlet is 85.00 (outside range [:80]).\n"
         ),
         "{text}"
     );

@@ -11,6 +11,7 @@ mod hostile_gatherer;
 mod hostile_master;
 mod hostile_node;
 mod limits_agree;
+mod limits_vs_munin;
 mod master_aggregate;
 mod master_conf;
 mod master_faults;

@@ -34,6 +34,49 @@ struct Cli {
     command: Command,
 }
 
+/// munin-limits' options.
+#[derive(clap::Args)]
+struct LimitsArgs {
+    /// munin.conf
+    #[arg(long, value_name = "FILE", default_value = "/etc/munin/munin.conf")]
+    config: PathBuf,
+    /// Tell contacts of these states every run, changed or not
+    /// (critical, warning, unknown, ok; commas or spaces), whatever their
+    /// always_send says
+    #[arg(long, value_name = "STATES")]
+    always_send: Vec<String>,
+    /// --always-send for all four states
+    #[arg(long)]
+    force: bool,
+    /// Only this host (repeatable)
+    #[arg(long, value_name = "NAME")]
+    host: Vec<String>,
+    /// Only this service (repeatable)
+    #[arg(long, value_name = "NAME")]
+    service: Vec<String>,
+    /// Only this contact (repeatable)
+    #[arg(long, value_name = "NAME")]
+    contact: Vec<String>,
+}
+
+impl LimitsArgs {
+    fn options(&self) -> limits::Options {
+        let always_send = if self.force {
+            Some(limits::contacts::severities("critical warning unknown ok"))
+        } else if self.always_send.is_empty() {
+            None
+        } else {
+            Some(limits::contacts::severities(&self.always_send.join(",")))
+        };
+        limits::Options {
+            always_send,
+            hosts: self.host.clone(),
+            services: self.service.clone(),
+            contacts: self.contact.clone(),
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Poll every node and store the values in RRD files under dbdir
@@ -41,11 +84,7 @@ enum Command {
     /// Poll every node and print each field's RRD file, type and value, writing nothing
     Poll(Common),
     /// Check warning/critical limits on the last stored values; tell contacts of changes
-    Limits {
-        /// munin.conf
-        #[arg(long, value_name = "FILE", default_value = "/etc/munin/munin.conf")]
-        config: PathBuf,
-    },
+    Limits(LimitsArgs),
     /// Nagios/Icinga check of a host's limits: one status line with perfdata, exit 0/1/2/3
     Check {
         /// munin.conf
@@ -114,14 +153,8 @@ struct Common {
 fn main() -> ExitCode {
     // Keeps the exported PNG settings hook linked in (see build.rs).
     std::hint::black_box(munin_rs::master::site::pngfast::png_write_info as *const ());
-    // With TZ unset, glibc's localtime() stats /etc/localtime on every
-    // call, and librrd calls it for every axis label: 3% of a graph's
-    // time went to that stat. ":/etc/localtime" is what unset means, and
-    // a set TZ is read once.
-    if std::env::var_os("TZ").is_none() {
-        // SAFETY: first thing in main, before any thread exists.
-        unsafe { std::env::set_var("TZ", ":/etc/localtime") };
-    }
+    // SAFETY: first thing in main, before any thread exists.
+    unsafe { munin_rs::clock::read_timezone_once() };
     let cli = Cli::parse();
     // Under cron nothing but problems is said; serve is a daemon and says
     // where it listens.
@@ -133,7 +166,7 @@ fn main() -> ExitCode {
     let (write, c) = match cli.command {
         Command::Update(c) => (true, c),
         Command::Poll(c) => (false, c),
-        Command::Limits { config } => return limits_command(&config),
+        Command::Limits(args) => return limits_command(&args),
         Command::Check {
             config,
             host,
@@ -348,15 +381,18 @@ fn worker_command() -> ExitCode {
 
 /// `munin-master limits`: states kept, contacts told; exit 1 when a
 /// contact could not be told or the state not written.
-fn limits_command(config: &std::path::Path) -> ExitCode {
-    let Some(conf) = load_conf(config) else {
+fn limits_command(args: &LimitsArgs) -> ExitCode {
+    let Some(conf) = load_conf(&args.config) else {
         return ExitCode::from(2);
     };
-    limits_run(&conf)
+    limits_run(&conf, &args.options())
 }
 
-fn limits_run(conf: &MasterConf) -> ExitCode {
-    let report = limits::run(conf);
+fn limits_run(conf: &MasterConf, opts: &limits::Options) -> ExitCode {
+    let report = limits::run(conf, opts);
+    for w in &report.warnings {
+        eprintln!("munin-master: limits: warning: {w}");
+    }
     for e in &report.errors {
         eprintln!("munin-master: limits: {e}");
     }
@@ -442,7 +478,7 @@ fn cron_command(c: Common) -> ExitCode {
         return ExitCode::FAILURE;
     };
     let mut worst = update_command(&rt, &conf, c, true);
-    let limits = limits_run(&conf);
+    let limits = limits_run(&conf, &limits::Options::default());
     if limits != ExitCode::SUCCESS {
         worst = limits;
     }

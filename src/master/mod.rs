@@ -12,15 +12,14 @@
 //! - [`conf`]: munin.conf, includes, host sections and overrides.
 //! - [`state`]: last config (hashed), values and status, for the later steps.
 //! - [`update`]: a whole run: every host polled, its values stored.
-//! - [`limits`]: warning/critical on the last values, notifications, checks.
-//! - [`contact`]: a contact's command with Munin's `${var:...}`, shell-safe.
+//! - [`limits`]: warning/critical on the last values, contacts told as
+//!   munin-limits tells them, and Nagios checks.
 //! - [`selfstats`]: the master's own numbers as a graph of its own.
 //! - [`lock`]: one update at a time.
 //! - [`librrd`]: librrd's C calls the rrd crate lacks, and their lock.
 //! - [`fleet`]: simulated nodes for tests and benchmarks (`munin-fleet`).
 
 pub mod conf;
-pub mod contact;
 pub mod fleet;
 pub mod librrd;
 pub mod limits;

@@ -162,6 +162,24 @@ pub struct HostStatus {
     pub answered: Option<u64>,
     /// `service.field` → (time, value): the last stored.
     pub values: BTreeMap<String, (u64, String)>,
+    /// The value before the last, for rates (munin-limits judges a
+    /// DERIVE's rate, not its counter).
+    #[serde(default)]
+    pub previous: BTreeMap<String, (u64, String)>,
+}
+
+impl HostStatus {
+    /// Takes in a poll's `values`; the ones they replace become
+    /// `previous`.
+    pub fn take(&mut self, values: BTreeMap<String, (u64, String)>) {
+        for (key, new) in values {
+            if let Some(old) = self.values.insert(key.clone(), new)
+                && old.0 < self.values[&key].0
+            {
+                self.previous.insert(key, old);
+            }
+        }
+    }
 }
 
 /// Every host's status, keyed `group;...;host`.

@@ -259,7 +259,7 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
                 entry.error = status.error;
                 entry.polled = status.polled;
                 entry.answered = status.answered.or(entry.answered);
-                entry.values.extend(status.values);
+                entry.take(status.values);
             }
             state::save(&path, &values)
         })

@@ -44,13 +44,12 @@ const SSH: &str = "ssh:// node addresses come with the next release";
 const NSCA: &str = "no built-in NSCA sender: use a contact whose command runs send_nsca";
 const INTERNAL: &str = "a word of Munin's internal state files, not a setting";
 const LATER: &str = "not implemented yet (planned)";
-const CONTACT_TEXT: &str = "contact message options are not implemented yet (planned)";
 const JOBS: &str = "munin-master sizes its worker pools itself";
 
 /// Munin 2.0's keywords (Munin::Common::Config's list), in its order.
 pub const KEYWORDS: &[Keyword] = &[
     yes("address"),
-    no("always_send", CONTACT_TEXT),
+    yes("always_send"),
     no("category_order", LATER),
     yes("cdef"),
     no("cdef_name", INTERNAL),
@@ -61,7 +60,7 @@ pub const KEYWORDS: &[Keyword] = &[
     yes("command"),
     no("compare", LATER),
     yes("contact"),
-    no("contacts", CONTACT_TEXT),
+    yes("contacts"),
     no(
         "create_args",
         "munin-master creates RRD files with Munin's layout; extra create arguments are not taken",
@@ -71,7 +70,7 @@ pub const KEYWORDS: &[Keyword] = &[
     yes("domain_order"),
     yes("draw"),
     no("dropdownlimit", TEMPLATES),
-    no("extinfo", LATER),
+    yes("extinfo"),
     no("fetch_data", INTERNAL),
     no("filename", INTERNAL),
     no("fork", "munin-master always polls nodes in parallel"),
@@ -124,7 +123,7 @@ pub const KEYWORDS: &[Keyword] = &[
     no("max_cgi_graph_jobs", CGI),
     yes("max_graph_jobs"),
     no("max_html_jobs", JOBS),
-    no("max_messages", CONTACT_TEXT),
+    yes("max_messages"),
     yes("max_processes"),
     no("max_size_x", CGI),
     no("max_size_y", CGI),
@@ -136,7 +135,7 @@ pub const KEYWORDS: &[Keyword] = &[
     no("ncsa_server", NSCA),
     yes("negative"),
     yes("node_order"),
-    no("notify_alias", CONTACT_TEXT),
+    yes("notify_alias"),
     no("nsca", NSCA),
     no("nsca_config", NSCA),
     no("nsca_server", NSCA),
@@ -145,8 +144,8 @@ pub const KEYWORDS: &[Keyword] = &[
     no("ok", INTERNAL),
     no("onlynullcdef", LATER),
     no("palette", LATER),
-    no("pipe", CONTACT_TEXT),
-    no("pipe_command", CONTACT_TEXT),
+    no("pipe", INTERNAL),
+    no("pipe_command", INTERNAL),
     yes("port"),
     no("predict", LATER),
     no("process", INTERNAL),
@@ -162,7 +161,7 @@ pub const KEYWORDS: &[Keyword] = &[
     no("state", INTERNAL),
     no("staticdir", TEMPLATES),
     yes("sum"),
-    no("text", CONTACT_TEXT),
+    yes("text"),
     yes("timeout"),
     yes("timeout_fetch_one_node"),
     yes("timeout_fetch_all_nodes"),
@@ -178,7 +177,7 @@ pub const KEYWORDS: &[Keyword] = &[
     no("trend", LATER),
     yes("type"),
     no("unknown", INTERNAL),
-    no("unknown_limit", LATER),
+    yes("unknown_limit"),
     yes("update"),
     yes("update_rate"),
     no("use_default_name", INTERNAL),

@@ -1,9 +1,12 @@
 //! The logical lines of one munin.conf file, as Munin 2.0's parser sees
 //! them: `#` starts a comment unless written `\#`; leading and trailing
 //! whitespace (a CRLF's `\r` too) is dropped; a line ending in `\` goes on
-//! with the next one, glued as written (the space before the `\`, if any,
-//! is what separates the words); a line that is empty after all that is
-//! skipped. Each logical line keeps the number of its first physical line.
+//! with the next one, glued as written: the space before the `\` and the
+//! next line's indentation stay, as the parser munin-limits, munin-html
+//! and munin-graph read munin.conf with keeps them (munin-update's trims
+//! the indentation, which only matters inside a value such as a contact's
+//! `text`); a line that is empty after all that is skipped. Each logical
+//! line keeps the number of its first physical line.
 
 /// One logical line.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,7 +32,11 @@ pub fn parse(text: &str) -> Parsed {
     for (i, raw) in text.lines().enumerate() {
         let number = i + 1;
         let stripped = strip_comment(raw);
-        let line = stripped.trim();
+        let line = if pending.is_some() {
+            stripped.trim_end()
+        } else {
+            stripped.trim()
+        };
         if let Some(head) = line.strip_suffix('\\') {
             pending
                 .get_or_insert_with(|| (number, String::new()))
@@ -112,7 +119,7 @@ mod tests {
         assert_eq!(
             p.lines,
             vec![
-                (1, setting("load.sum", "a.b:load.load c.d:load.load")),
+                (1, setting("load.sum", "a.b:load.load   c.d:load.load")),
                 (5, setting("x.text", "onetwo")),
             ]
         );

@@ -382,6 +382,7 @@ impl MasterConf {
             "graph_strategy" | "notify_after" => {
                 self.settings.push((key.to_string(), value.to_string()))
             }
+            k if LIMITS.contains(&k) => self.settings.push((k.to_string(), value.to_string())),
             "group_order" | "domain_order" | "node_order" => {
                 if value.contains('=') {
                     warn(format!(
@@ -425,7 +426,7 @@ impl MasterConf {
                 "{at}: {key}: borrowed entries (name=path) are not supported; the names are ordered, the rest ignored"
             ));
         }
-        if !order && inherits(key).is_none() {
+        if !order && inherits(key).is_none() && !LIMITS.contains(&key) {
             self.warnings.push(format!(
                 "{at}: {key} has no effect in a group section (hosts do not take it from their group); ignored"
             ));
@@ -577,13 +578,19 @@ fn host_key(
             }
             h.overrides.push((k.to_string(), value.to_string()))
         }
-        k if inherits(k).is_some() => h.settings.push((k.to_string(), value.to_string())),
+        k if inherits(k).is_some() || LIMITS.contains(&k) => {
+            h.settings.push((k.to_string(), value.to_string()))
+        }
         k => warnings.push(format!(
             "{at}: {k} has no effect in a host section; ignored"
         )),
     }
     Ok(())
 }
+
+/// Keys munin-limits looks up from a service through its host and groups
+/// to the global part (see `limits`).
+pub const LIMITS: [&str; 3] = ["contacts", "notify_alias", "unknown_limit"];
 
 /// Settings that only mean something in the global part: inside a host's
 /// or group's section they would silently do nothing, so the run says so.
@@ -852,7 +859,9 @@ mod tests {
             t.overrides.last(),
             Some(&(
                 "load3.combined_loads.sum".to_string(),
-                "fii.foo.com:load.load fay.foo.com:load.load".to_string()
+                // The indentation of continued lines stays, as munin-html
+                // and munin-graph read it.
+                "fii.foo.com:load.load     fay.foo.com:load.load".to_string()
             ))
         );
         let c = load("[h]\nport 1\n").unwrap();
