@@ -91,7 +91,7 @@ pub const KEYWORDS: &[Keyword] = &[
     ),
     yes("graph_order"),
     yes("graph_period"),
-    no("graph_printf", LATER),
+    yes("graph_printf"),
     yes("graph_scale"),
     no("graph_sources", INTERNAL),
     yes("graph_strategy"),

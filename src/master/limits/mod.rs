@@ -15,7 +15,7 @@
 //! - [`command`]: the command made safe to run, whatever a value holds;
 //! - [`deliver`]: one running command per contact, fed its messages.
 //!
-//! [`check`] is the separate, Nagios-range judgement `munin-master check`
+//! [`mod@check`] is the separate, Nagios-range judgement `munin-master check`
 //! and the pages use.
 
 pub mod check;

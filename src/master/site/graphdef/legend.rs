@@ -94,6 +94,8 @@ pub(super) fn drawn_fields(
 pub(super) struct Legend {
     width: usize,
     total: Option<String>,
+    /// `graph_printf`, when it is a number format librrd takes.
+    printf: Option<String>,
 }
 
 impl Legend {
@@ -105,7 +107,12 @@ impl Legend {
             .chain(total.iter().map(|t| t.chars().count()))
             .max()
             .unwrap_or(0);
-        Legend { width, total }
+        let printf = attr(&spec.graph, "graph_printf").and_then(number_format);
+        Legend {
+            width,
+            total,
+            printf,
+        }
     }
 
     pub(super) fn draw(
@@ -150,7 +157,12 @@ impl Legend {
                 label(spec, *i),
                 if stack { ":STACK" } else { "" }
             ));
-            gprint(a, &shown[i], negatives.get(i).map(|j| &shown[j]));
+            gprint(
+                a,
+                &shown[i],
+                negatives.get(i).map(|j| &shown[j]),
+                self.printf.as_deref(),
+            );
             for (key, hex) in [("warning", "FFAA00"), ("critical", "FF0000")] {
                 if let Some(limit) = attr(&f.attrs, key) {
                     for v in limit.split(':').filter_map(number) {
@@ -169,7 +181,7 @@ impl Legend {
                 a.push(format!("CDEF:{}={}", sums.get(cf), words.join(",")));
             }
             a.push(format!("LINE1:t#000000:{total:<width$}"));
-            gprint(a, &sums, None);
+            gprint(a, &sums, None, self.printf.as_deref());
         }
     }
 }
@@ -191,9 +203,27 @@ fn colour(spec: &GraphSpec, pos: usize, i: usize) -> String {
         )
 }
 
+/// `graph_printf` as a GPRINT format: one number conversion (`%6.2lf`,
+/// `%.0lf`, `%e`...) with plain text around it; a trailing `%s` is left
+/// off, as the legend adds its own. Anything else (a second conversion, a
+/// `:` that would end librrd's argument) is not used.
+fn number_format(text: &str) -> Option<String> {
+    use std::sync::LazyLock;
+    static FORMAT: LazyLock<regex_lite::Regex> = LazyLock::new(|| {
+        regex_lite::Regex::new(
+            r"^[^%:\\]{0,20}%[-+ 0#]{0,3}[0-9]{0,2}(\.[0-9]{1,2})?l?[fFeEgG][^%:\\]{0,20}$",
+        )
+        .expect("a fixed pattern")
+    });
+    let t = text.trim();
+    let t = t.strip_suffix("%s").unwrap_or(t);
+    FORMAT.is_match(t).then(|| t.to_string())
+}
+
 /// The legend's Cur, Min, Avg and Max of `v` (as `negative/positive` when
-/// the field has a negative).
-fn gprint(a: &mut Vec<String>, v: &Vars, neg: Option<&Vars>) {
+/// the field has a negative), in `printf` when given.
+fn gprint(a: &mut Vec<String>, v: &Vars, neg: Option<&Vars>, printf: Option<&str>) {
+    let (pair, single) = (printf.unwrap_or("%6.2lf"), printf.unwrap_or("%10.2lf"));
     for (cf, func, end) in [
         (Cf::Average, "LAST", ""),
         (Cf::Min, "MIN", ""),
@@ -203,10 +233,25 @@ fn gprint(a: &mut Vec<String>, v: &Vars, neg: Option<&Vars>) {
         let var = v.get(cf);
         match neg.map(|n| n.get(cf)) {
             Some(n) => {
-                a.push(format!("GPRINT:{n}:{func}:%6.2lf%s/\\g"));
-                a.push(format!("GPRINT:{var}:{func}:%6.2lf%s{end}"));
+                a.push(format!("GPRINT:{n}:{func}:{pair}%s/\\g"));
+                a.push(format!("GPRINT:{var}:{func}:{pair}%s{end}"));
             }
-            None => a.push(format!("GPRINT:{var}:{func}:%10.2lf%s{end}")),
+            None => a.push(format!("GPRINT:{var}:{func}:{single}%s{end}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn graph_printf_is_used_only_when_librrd_can_take_it() {
+        assert_eq!(number_format("%7.2lf").as_deref(), Some("%7.2lf"));
+        assert_eq!(number_format(" %.0lf%s ").as_deref(), Some("%.0lf"));
+        assert_eq!(number_format("%5.1le B").as_deref(), Some("%5.1le B"));
+        for bad in ["%s", "%d", "%lf%lf", "a:%lf", "%lf\\", "", "%100.2lf"] {
+            assert_eq!(number_format(bad), None, "{bad}");
         }
     }
 }

@@ -301,6 +301,14 @@ mod tests {
             a.iter().any(|x| x.starts_with("DEF:a4=")),
             "hidden still defined"
         );
+        let mut printf = spec.clone();
+        printf.graph.push(("graph_printf".into(), "%5.1lf".into()));
+        let a = args(&printf);
+        assert!(
+            a.contains(&"GPRINT:vx1:MAX:%5.1lf%s\\j".to_string()),
+            "{a:?}"
+        );
+        assert!(a.contains(&"GPRINT:t:LAST:%5.1lf%s".to_string()), "{a:?}");
     }
 
     #[test]
