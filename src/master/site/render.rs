@@ -76,6 +76,31 @@ mod tests {
         })
         .unwrap();
         assert!(is_png(&png));
+        // graph_future with trend and predict: librrd takes munin-graph's
+        // TRENDNAN and PREDICT as we write them.
+        let mut ahead = spec.clone();
+        ahead.graph.push(("graph_future".into(), "30".into()));
+        ahead.fields[0].attrs = vec![
+            ("trend".into(), "yes".into()),
+            ("predict".into(), "3600,2".into()),
+        ];
+        let args = build(&ahead, Period::Day, 1_700_001_500).unwrap().args;
+        assert!(args.contains(&"--end".into()) && args.contains(&"1700010500".into()));
+        assert!(
+            args.iter().any(|a| a.ends_with(",9000,TRENDNAN")),
+            "{args:?}"
+        );
+        assert!(
+            args.iter().any(|a| a.ends_with("=3600,-4,600,v0,PREDICT")),
+            "{args:?}"
+        );
+        let png = dir.path().join("out/ahead-day.png");
+        draw(&Draw {
+            png: png.clone(),
+            args,
+        })
+        .unwrap();
+        assert!(is_png(&png));
         let bad = Draw {
             png: dir.path().join("bad.png"),
             args: vec![

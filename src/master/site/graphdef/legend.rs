@@ -192,6 +192,15 @@ fn label(spec: &GraphSpec, i: usize) -> String {
     rrd_text(attr(&f.attrs, "label").unwrap_or(&f.name), 40)
 }
 
+/// Each drawn field's colour, by field index.
+pub(super) fn colours(spec: &GraphSpec, drawn: &[usize]) -> Vec<(usize, String)> {
+    drawn
+        .iter()
+        .enumerate()
+        .map(|(pos, i)| (*i, colour(spec, pos, *i)))
+        .collect()
+}
+
 /// A field's `colour` if it is hex, else the palette's at its position.
 fn colour(spec: &GraphSpec, pos: usize, i: usize) -> String {
     attr(&spec.fields[i].attrs, "colour")

@@ -13,7 +13,9 @@
 //! - `safe`: node text made safe for librrd's arguments.
 //! - `vars`: the `DEF`s and shown values (`CDEF`s) a graph reads.
 //! - `legend`: what is drawn, in which order and style, and the legend.
+//! - `future`: `graph_future`, and the `trend` and `predict` lines.
 
+mod future;
 mod legend;
 mod safe;
 mod vars;
@@ -128,7 +130,8 @@ pub struct Built {
 pub fn build(spec: &GraphSpec, period: Period, end: u64) -> Result<Built, String> {
     let mut out = Built::default();
     let per = graph_period(&spec.graph);
-    header(&mut out, &spec.graph, period, end, per);
+    let ahead = future::seconds(&spec.graph, period);
+    header(&mut out, &spec.graph, period, end + ahead, per);
     let index: HashMap<&str, usize> = spec
         .fields
         .iter()
@@ -140,6 +143,8 @@ pub fn build(spec: &GraphSpec, period: Period, end: u64) -> Result<Built, String
     let negatives = negatives(spec, &index, &shown);
     let drawn = drawn_fields(spec, &shown, &negatives);
     Legend::new(spec, &drawn).draw(&mut out.args, spec, &drawn, &shown, &negatives);
+    let colours = legend::colours(spec, &drawn);
+    future::draw(&mut out.args, spec, period, end, ahead, &shown, &colours);
     Ok(out)
 }
 
