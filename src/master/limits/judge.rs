@@ -251,7 +251,7 @@ fn field_order(service: &ServiceConfig) -> Vec<String> {
 fn value(run: &Run, key: &str, kind: Option<&str>) -> Option<f64> {
     let status = run.status?;
     let (time, current) = status.values.get(key)?;
-    if current == "U" || run.now > time + HEARTBEAT {
+    if current == "U" || run.now > time.saturating_add(HEARTBEAT) {
         return None;
     }
     let current_v = perl_number(current);
@@ -259,7 +259,7 @@ fn value(run: &Run, key: &str, kind: Option<&str>) -> Option<f64> {
         return Some(current_v);
     }
     let (then, previous) = status.previous.get(key)?;
-    if previous == "U" || time == then || *time > then + HEARTBEAT || time < then {
+    if previous == "U" || time <= then || *time > then.saturating_add(HEARTBEAT) {
         return None;
     }
     let previous_v = perl_number(previous);
