@@ -1,8 +1,11 @@
-//! Munin's `warning` and `critical` limits, judged in one place for both
-//! callers: `munin-plugins NAME --check` (a plugin's live values) and
-//! `munin-master limits` / `check` (the values the update stored). Two
-//! copies of these rules once disagreed on the same values, so neither
-//! caller judges a value itself.
+//! Munin's `warning` and `critical` limits as Nagios ranges, judged in one
+//! place for every Nagios-style caller: `munin-plugins NAME --check` (a
+//! plugin's live values), `munin-master check` and the pages (the values
+//! the update stored). Two copies of these rules once disagreed on the
+//! same values, so none of them judges a value itself. The contacts are
+//! told by `munin-master limits`, which on purpose reads limits as
+//! munin-limits does (`master::limits::range`: its `0:0` for junk, its
+//! rounding), since users keep alerts written for it.
 //!
 //! A limit is Munin's range: `max`, `min:max`, `min:`, `:max`, or `:`
 //! (no bound at all, which munin-limits accepts and never breaches). The

@@ -6,7 +6,9 @@
 //! what it read on its input and its environment; both sides must record
 //! the same. The contacts cover Munin's stock text, the `nagios` text, a
 //! custom `.text` with every template form, `always_send`,
-//! `max_messages`, `contacts no`, `unknown_limit`, `notify_alias`, direct
+//! `max_messages`, `contacts no`, `unknown_limit`, `notify_alias`, a
+//! host-wide `warning` (which munin-limits applies only to graphs with a
+//! limit of their own), direct
 //! and shell commands. One more contact puts a field label holding `$(...)`
 //! and backquotes into its command: munin-limits runs that code; we must
 //! not.
@@ -42,7 +44,11 @@ fn node(cmd: &str, w: &mut std::net::TcpStream) {
     let mark = MARK.get().unwrap().display();
     let reply = match cmd {
         "cap multigraph dirtyconfig" => "cap multigraph\n".to_string(),
-        c if c.starts_with("list") => "temp disk evil fan\n".into(),
+        c if c.starts_with("list") => "temp disk evil fan net\n".into(),
+        // No limit of its own: the host's `warning` does not make
+        // munin-limits judge it.
+        "config net" => "graph_title Network\nbytes.label bytes\n.\n".into(),
+        "fetch net" => "bytes.value 5000\n.\n".into(),
         "config temp" => "graph_title Temperature\ngraph_category sensors\n\
              inlet.label inlet\ninlet.warning 80\ninlet.critical 90\n\
              outlet.label outlet air\noutlet.warning 5:30\noutlet.critical 0:40\n\
@@ -99,7 +105,8 @@ fn conf(dir: &Path, port: u16) -> String {
          \x20   notify_alias Web server\n\
          \x20   temp.notify_alias Temperatures\n\
          \x20   temp.inlet.unknown_limit 1\n\
-         \x20   fan.contacts no\n",
+         \x20   fan.contacts no\n\
+         \x20   warning 1000\n",
         dir.display()
     )
 }
@@ -322,6 +329,10 @@ fn issue16_contacts_are_told_as_munin_limits_tells_them() {
             assert!(
                 !messages.iter().any(|m| m.contains("Fan")),
                 "step {step}: {contact} was told of fan, which has contacts no"
+            );
+            assert!(
+                !messages.iter().any(|m| m.contains("Network")),
+                "step {step}: {contact} was told of net, which has no limit of its own"
             );
         }
         // The hostile label reaches our evil contact as text.

@@ -33,6 +33,12 @@ pub struct ServiceConfig {
     /// node's own graph, whose files follow from its host and names.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<(String, PathBuf)>,
+    /// Whether a field has a `warning` or `critical` of its own (from the
+    /// plugin or munin.conf), not only inherited from its host, groups or
+    /// the global part: munin-limits judges only such graphs. `None` in a
+    /// state written before this was kept: judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own_limits: Option<bool>,
 }
 
 /// A plugin's config: its graphs (several for multigraph) and their hash.
@@ -75,6 +81,7 @@ pub fn snapshot(plugins: &[(String, Parsed)]) -> HostConfig {
                     .map(|f| (f.name.clone(), f.attrs.clone()))
                     .collect(),
                 files: Vec::new(),
+                own_limits: Some(s.own_limits),
             })
             .collect();
         let text = serde_json::to_vec(&services).unwrap_or_default();

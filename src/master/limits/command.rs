@@ -19,6 +19,7 @@
 //! would. (A command that reads `$1`..`$9` itself now finds the values
 //! there; under munin-limits they were empty.)
 
+use super::range::is_perl_space;
 use super::template::{Piece, pieces};
 
 /// How to run a contact's command.
@@ -57,12 +58,12 @@ pub fn prepare(command: &str, mut value: impl FnMut(&str) -> String) -> (Prepare
     }
     let mut script = String::with_capacity(command.len());
     let mut args = Vec::new();
-    let mut single = false;
+    let mut quote = Quote::None;
     for (group, text) in parts {
         if group {
             args.push(text);
             let n = args.len();
-            if single {
+            if quote == Quote::Single {
                 script.push_str(&format!("'\"${{{n}}}\"'"));
             } else {
                 script.push_str(&format!("${{{n}}}"));
@@ -72,16 +73,30 @@ pub fn prepare(command: &str, mut value: impl FnMut(&str) -> String) -> (Prepare
         let mut chars = text.chars();
         while let Some(c) = chars.next() {
             script.push(c);
-            match c {
-                '\'' => single = !single,
+            quote = match (quote, c) {
+                (Quote::None, '\'') => Quote::Single,
+                (Quote::Single, '\'') => Quote::None,
+                (Quote::None, '"') => Quote::Double,
+                (Quote::Double, '"') => Quote::None,
                 // Outside single quotes a backslash keeps the next
                 // character from being a quote.
-                '\\' if !single => script.extend(chars.next()),
-                _ => {}
-            }
+                (Quote::None | Quote::Double, '\\') => {
+                    script.extend(chars.next());
+                    quote
+                }
+                _ => quote,
+            };
         }
     }
     (Prepared::Shell { script, args }, stripped)
+}
+
+/// The shell's quoting at a point of the command's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quote {
+    None,
+    Single,
+    Double,
 }
 
 /// Takes a leading `|`, `>` or `<` run (and the space before it) off the
@@ -106,10 +121,6 @@ fn strip_redirect(parts: &mut [(bool, String)]) -> Option<String> {
 /// Perl's list of characters that send a command to the shell.
 fn is_shell_meta(c: char) -> bool {
     "$&*(){}[]'\";\\|?<>~`\n".contains(c)
-}
-
-fn is_perl_space(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0c')
 }
 
 /// Perl also uses the shell for `. file`, `exec ...` and `VAR=value ...`.
@@ -164,6 +175,15 @@ mod tests {
                 "{shell}"
             );
         }
+    }
+
+    #[test]
+    fn an_apostrophe_inside_double_quotes_is_no_quote() {
+        let (p, _) = prepare(r#"mail -s "Munin's ${var:host}" root"#, vars);
+        let Prepared::Shell { script, .. } = p else {
+            panic!("{p:?}")
+        };
+        assert_eq!(script, r#"mail -s "Munin's ${1}" root"#);
     }
 
     #[test]

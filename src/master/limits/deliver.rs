@@ -12,7 +12,9 @@
 //! Unlike munin-limits we bound it: a write waits at most [`DEADLINE`] for
 //! a command that does not read, at most [`MAX_RUNNING`] commands run at
 //! once, and at the end of the run every command has [`DEADLINE`] to
-//! finish before it is killed and named in the report.
+//! finish before it is killed (with what it started: each command is a
+//! process group) and named in the report. All the waiting of one run
+//! together stops after [`RUN_BUDGET`].
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -29,6 +31,9 @@ pub const DEADLINE: Duration = Duration::from_secs(30);
 
 /// Commands running at once; past it the oldest closed one is waited for.
 pub const MAX_RUNNING: usize = 64;
+
+/// The longest a run waits for its commands, all waits together.
+pub const RUN_BUDGET: Duration = Duration::from_secs(120);
 
 /// One contact's running command.
 struct Open {
@@ -48,11 +53,16 @@ pub struct Deliveries {
     pub errors: Vec<String>,
     /// Messages written.
     pub written: usize,
+    /// When the run's waiting ends (set by its first message).
+    budget: Option<Instant>,
 }
 
 impl Deliveries {
     /// Writes `text` and a newline to `contact`'s `prepared` command.
     pub fn send(&mut self, contact: &str, prepared: &Prepared, text: &str, max_messages: usize) {
+        let budget = *self
+            .budget
+            .get_or_insert_with(|| Instant::now() + RUN_BUDGET);
         let sent = self.sent.get(contact).copied().unwrap_or(0);
         let reuse = self
             .open
@@ -78,7 +88,7 @@ impl Deliveries {
             .open
             .get_mut(contact)
             .and_then(|o| o.stdin.as_mut())
-            .map(|stdin| write_within(stdin, &message, DEADLINE));
+            .map(|stdin| write_within(stdin, &message, wait_until(budget)));
         match written {
             Some(Ok(())) => self.written += 1,
             Some(Err(e)) => {
@@ -98,7 +108,8 @@ impl Deliveries {
         for n in names {
             self.close(&n);
         }
-        let deadline = Instant::now() + DEADLINE;
+        let budget = self.budget.unwrap_or_else(|| Instant::now() + RUN_BUDGET);
+        let deadline = Instant::now() + wait_until(budget);
         for (name, child) in std::mem::take(&mut self.closed) {
             if let Some(e) = reap(child, deadline) {
                 self.errors.push(format!("contact {name}: {e}"));
@@ -110,7 +121,8 @@ impl Deliveries {
     fn start(&mut self, prepared: &Prepared) -> Result<Open, String> {
         while self.open.len() + self.closed.len() >= MAX_RUNNING && !self.closed.is_empty() {
             let (name, child) = self.closed.remove(0);
-            if let Some(e) = reap(child, Instant::now() + DEADLINE) {
+            let budget = self.budget.unwrap_or_else(|| Instant::now() + RUN_BUDGET);
+            if let Some(e) = reap(child, Instant::now() + wait_until(budget)) {
                 self.errors.push(format!("contact {name}: {e}"));
             }
         }
@@ -135,11 +147,16 @@ impl Deliveries {
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
+            .process_group(0)
             .spawn()
             .map_err(|e| format!("{}: {e}", shown(prepared)))?;
         let stdin = child.stdin.take();
-        if let Some(s) = &stdin {
-            set_nonblocking(s).map_err(|e| format!("{}: {e}", shown(prepared)))?;
+        if let Some(s) = &stdin
+            && let Err(e) = set_nonblocking(s)
+        {
+            drop(stdin);
+            kill(&mut child);
+            return Err(format!("{}: {e}", shown(prepared)));
         }
         Ok(Open {
             prepared: prepared.clone(),
@@ -154,6 +171,23 @@ impl Deliveries {
             self.closed.push((contact.to_string(), open.child));
         }
     }
+}
+
+/// How long a wait may last: [`DEADLINE`], less when the run's budget
+/// ends sooner.
+fn wait_until(budget: Instant) -> Duration {
+    DEADLINE.min(budget.saturating_duration_since(Instant::now()))
+}
+
+/// Kills `child` and whatever it started, and reaps it.
+fn kill(child: &mut Child) {
+    use nix::sys::signal::{Signal, killpg};
+    use nix::unistd::Pid;
+    if let Ok(id) = i32::try_from(child.id()) {
+        let _ = killpg(Pid::from_raw(id), Signal::SIGKILL);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// The command as a message shows it.
@@ -207,12 +241,10 @@ fn reap(mut child: Child, deadline: Instant) -> Option<String> {
             Ok(Some(status)) if status.success() => return None,
             Ok(Some(status)) => return Some(format!("the command exited with {status}")),
             Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Some(format!(
-                    "the command was still running {} s after its last message: killed",
-                    DEADLINE.as_secs()
-                ));
+                kill(&mut child);
+                return Some(
+                    "the command was still running when its time was up: killed".to_string(),
+                );
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(10)),
             Err(e) => return Some(e.to_string()),

@@ -47,6 +47,9 @@ pub struct Kept {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Limits {
     pub fields: BTreeMap<String, Kept>,
+    /// The keys judged this run.
+    #[serde(skip)]
+    pub touched: std::collections::HashSet<String>,
 }
 
 /// What a run knows besides the service.
@@ -99,6 +102,14 @@ pub fn service(
     kept: &mut Limits,
     run: &Run,
 ) -> Option<Judged> {
+    // munin-limits judges a graph only when it or a field of it has a
+    // limit of its own; inherited ones then fill in the other fields.
+    let own = service.own_limits != Some(false)
+        || tree.own(node, "warning").is_some()
+        || tree.own(node, "critical").is_some();
+    if !own {
+        return None;
+    }
     let order = field_order(service);
     let mut fields = Vec::new();
     for name in &order {
@@ -150,10 +161,9 @@ pub fn service(
                 }
             }
         };
-        let k = kept
-            .fields
-            .entry(format!("{}/{key}", run.host_key))
-            .or_default();
+        let kept_key = format!("{}/{key}", run.host_key);
+        kept.touched.insert(kept_key.clone());
+        let k = kept.fields.entry(kept_key).or_default();
         let (state, moved) = advance(k, now, unknown_limit, run.notify_after);
         changed |= moved;
         match state {
@@ -325,6 +335,7 @@ mod tests {
                 })
                 .collect(),
             files: Vec::new(),
+            own_limits: None,
         }
     }
 
@@ -457,6 +468,34 @@ mod tests {
         assert_eq!(
             advance(&mut k, Status::Critical, 3.0, 2),
             (Status::Critical, true)
+        );
+    }
+
+    #[test]
+    fn only_graphs_with_a_limit_of_their_own_are_judged() {
+        let mut s = svc(&[("a", &[("warning", "5")])]);
+        s.own_limits = Some(false);
+        let st = status(100, &[("s.a", 100, "9")], &[]);
+        let run = Run {
+            status: Some(&st),
+            now: 100,
+            notify_after: 1,
+            host_key: "g;h",
+        };
+        let mut tree = Tree::new();
+        let node = tree.add(ROOT, "s");
+        let mut kept = Limits::default();
+        assert_eq!(
+            service(&mut tree, node, &s, &mut kept, &run),
+            None,
+            "inherited only"
+        );
+        tree.set(node, "critical", "100");
+        let j = service(&mut tree, node, &s, &mut kept, &run).unwrap();
+        assert_eq!(
+            j.stats.warning,
+            ["a"],
+            "the graph's own limit lets the inherited one count"
         );
     }
 

@@ -118,15 +118,22 @@ pub fn run(conf: &MasterConf, opts: &Options) -> Report {
             tell(&tree, node, &judged, &contacts, opts, &mut out, &mut report);
         }
     }
-    let hosts: std::collections::HashSet<String> = conf.hosts.iter().map(state::host_key).collect();
-    kept.fields
-        .retain(|k, _| k.split_once('/').is_some_and(|(h, _)| hosts.contains(h)));
+    // A field judged no more (its host, plugin or limit gone) is
+    // forgotten, as munin-limits forgets it; a run limited to some hosts
+    // or services keeps the others'.
+    if opts.hosts.is_empty() && opts.services.is_empty() {
+        let touched = std::mem::take(&mut kept.touched);
+        kept.fields.retain(|k, _| touched.contains(k));
+    }
     if let Err(e) = state::save(&path, &kept) {
         report.errors.push(e);
     }
     let (written, errors) = out.finish();
     report.notified = written;
     report.errors.extend(errors);
+    // Said once a run, not once a service.
+    let mut said = std::collections::HashSet::new();
+    report.warnings.retain(|w| said.insert(w.clone()));
     report
 }
 
@@ -178,7 +185,10 @@ fn host_tree<'a>(
 
     let mut nodes: Vec<(String, usize, &state::ServiceConfig)> = Vec::new();
     for plugin in config.plugins.values() {
-        for service in &plugin.services {
+        // Parents before their children, whatever order the node gave.
+        let mut services: Vec<&state::ServiceConfig> = plugin.services.iter().collect();
+        services.sort_by_key(|s| s.name.matches('.').count());
+        for service in services {
             // A multigraph child sits under the nearest service its name
             // extends; it is known by the rest of its name.
             let parent = nodes

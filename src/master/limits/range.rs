@@ -72,7 +72,8 @@ fn limit_chars(s: &str) -> bool {
         .all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.'))
 }
 
-fn is_perl_space(c: char) -> bool {
+/// Perl's `\s`.
+pub fn is_perl_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c')
 }
 
@@ -87,13 +88,20 @@ pub fn perl_number(s: &str) -> f64 {
         i += 1;
     }
     let negative = b.first() == Some(&b'-');
-    let word = &t[i..];
-    for (name, v) in [("infinity", f64::INFINITY), ("inf", f64::INFINITY)] {
-        if word.len() >= name.len() && word[..name.len()].eq_ignore_ascii_case(name) {
-            return if negative { -v } else { v };
-        }
+    // Compared as bytes: the text may hold any character.
+    let starts = |name: &str| {
+        b[i..]
+            .get(..name.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(name.as_bytes()))
+    };
+    if starts("inf") {
+        return if negative {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        };
     }
-    if word.len() >= 3 && word[..3].eq_ignore_ascii_case("nan") {
+    if starts("nan") {
         return f64::NAN;
     }
     let digits = |i: &mut usize| {
@@ -183,6 +191,9 @@ mod tests {
             ("1e", 1.0),
             ("abc", 0.0),
             ("-inf", f64::NEG_INFINITY),
+            ("éé", 0.0),
+            ("1é", 1.0),
+            ("-é", 0.0),
         ] {
             assert_eq!(perl_number(s), v, "{s:?}");
         }

@@ -73,6 +73,12 @@ pub fn plan(dbdir: &Path, host: &Host, mut reply: HostReply) -> HostPlan {
         for (key, value) in &host.overrides {
             apply_override(parsed, key, value);
         }
+        for s in &mut parsed.services {
+            s.own_limits = s
+                .fields
+                .iter()
+                .any(|f| f.attr("warning").is_some() || f.attr("critical").is_some());
+        }
         inherit(parsed, &host.inherited);
     }
     out.config = state::snapshot(&reply.plugins);

@@ -41,6 +41,9 @@ pub struct Service {
     pub graph: Vec<(String, String)>,
     pub fields: Vec<Field>,
     pub values: Vec<Value>,
+    /// A field has a limit of its own (see `state::ServiceConfig`); set
+    /// by the plan before inherited settings are filled in.
+    pub own_limits: bool,
 }
 
 impl Service {

@@ -316,6 +316,7 @@ impl Resolver<'_> {
                 })
                 .collect(),
             files: out.files,
+            own_limits: None,
         };
         (service, data)
     }

@@ -375,6 +375,7 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> Report {
                 graph: vec![("graph_title".into(), plugin.clone())],
                 fields: Vec::new(),
                 files: Vec::new(),
+                own_limits: None,
             };
             let root = match top {
                 Some(i) => view(i),
