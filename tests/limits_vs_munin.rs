@@ -21,7 +21,8 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::master_faults::fake_node;
-use crate::support::{is_root, require};
+use crate::support::fleet::master_ok;
+use crate::support::{hand_to_munin, is_root, munin_update_ok, require};
 
 /// Where the hostile label's commands would leave their mark.
 static MARK: OnceLock<PathBuf> = OnceLock::new();
@@ -224,12 +225,7 @@ fn issue16_contacts_are_told_as_munin_limits_tells_them() {
     let munin_conf = sides[0].join("munin.conf");
     let ours_conf = sides[1].join("munin.conf");
     std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let chown = Command::new("chown")
-        .args(["-R", "munin:munin"])
-        .arg(&sides[0])
-        .status()
-        .unwrap();
-    assert!(chown.success());
+    hand_to_munin(&sides[0]);
     // Both sides' commands get the same environment from their caller.
     let clean = |c: &mut Command| {
         c.env_clear()
@@ -250,23 +246,7 @@ fn issue16_contacts_are_told_as_munin_limits_tells_them() {
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
         STEP.store(step, Ordering::SeqCst);
-        let up = Command::new("runuser")
-            .args([
-                "-u",
-                "munin",
-                "--",
-                "/usr/share/munin/munin-update",
-                "--nofork",
-            ])
-            .arg("--config_file")
-            .arg(&munin_conf)
-            .output()
-            .unwrap();
-        assert!(
-            up.status.success(),
-            "munin-update: {}",
-            String::from_utf8_lossy(&up.stderr)
-        );
+        munin_update_ok(&munin_conf, &[]);
         let mut limits = Command::new("/usr/share/munin/munin-limits");
         limits
             .arg("--config")
@@ -286,17 +266,7 @@ fn issue16_contacts_are_told_as_munin_limits_tells_them() {
         let munin_ran_it = mark.exists();
         let _ = std::fs::remove_file(&mark);
 
-        let up = Command::new(env!("CARGO_BIN_EXE_munin-master"))
-            .arg("update")
-            .arg("--config")
-            .arg(&ours_conf)
-            .output()
-            .unwrap();
-        assert!(
-            up.status.success(),
-            "update: {}",
-            String::from_utf8_lossy(&up.stderr)
-        );
+        master_ok("update", &ours_conf);
         last_second = munin_rs::clock::now();
         let mut limits = Command::new(env!("CARGO_BIN_EXE_munin-master"));
         limits.arg("limits").arg("--config").arg(&ours_conf);

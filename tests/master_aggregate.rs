@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::master_faults::fake_node;
 use crate::support::fleet::master_ok;
-use crate::support::{is_root, require};
+use crate::support::{hand_to_munin, is_root, munin_update_ok, require};
 use munin_rs::master::conf::MasterConf;
 use munin_rs::master::site::graphdef::{self, Period};
 use munin_rs::master::site::html;
@@ -175,27 +175,9 @@ fn issue16_aggregates_match_munin_graph() {
     }
     // munin-update (as user munin) writes the datafile munin-graph reads.
     STAMP.store(base + 6 * 300, Ordering::SeqCst);
-    let chown = Command::new("chown")
-        .args(["-R", "munin:munin"])
-        .arg(d)
-        .status()
-        .unwrap();
-    assert!(chown.success());
+    hand_to_munin(d);
     std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let runuser = |prog: &str, extra: &[&str]| {
-        Command::new("runuser")
-            .args(["-u", "munin", "--", prog, "--config_file"])
-            .arg(&conf)
-            .args(extra)
-            .output()
-            .unwrap()
-    };
-    let up = runuser("/usr/share/munin/munin-update", &["--nofork"]);
-    assert!(
-        up.status.success(),
-        "{}",
-        String::from_utf8_lossy(&up.stderr)
-    );
+    munin_update_ok(&conf, &[]);
     // Debian's munin-graph draws what munin-html listed in dbdir/graphs;
     // munin-html wants munin-limits' state.
     for prog in ["munin-limits", "munin-html"] {

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{OurNode, is_root, node_fixture, require};
+use crate::support::{OurNode, hand_to_munin, is_root, munin_update_ok, node_fixture, require};
 
 /// Munin's file-name form of a field name.
 fn sanitise(field: &str) -> String {
@@ -167,27 +167,8 @@ fn both_masters_store_the_same(addr: std::net::SocketAddr) {
         ),
     )
     .unwrap();
-    let status = Command::new("chown")
-        .args(["-R", "munin:munin"])
-        .arg(w)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = Command::new("runuser")
-        .args([
-            "-u",
-            "munin",
-            "--",
-            "/usr/share/munin/munin-update",
-            "--config_file",
-        ])
-        .arg(&munin_conf)
-        .args(["--debug", "--nofork"])
-        .output()
-        .unwrap();
-    let log =
-        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "munin-update failed:\n{log}");
+    hand_to_munin(w);
+    let log = munin_update_ok(&munin_conf, &["--debug"]);
     for bad in [
         "failed to connect",
         "[FATAL]",

@@ -46,6 +46,39 @@ pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
+/// Gives `dir` and all in it to user munin, as Debian's master scripts
+/// run as that user.
+pub fn hand_to_munin(dir: &Path) {
+    let chown = Command::new("chown")
+        .args(["-R", "munin:munin"])
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(chown.success(), "chown -R munin:munin {}", dir.display());
+}
+
+/// Debian's munin-update on `conf` (with `extra` options), as user
+/// munin, which must succeed; what it said on stderr and stdout.
+pub fn munin_update_ok(conf: &Path, extra: &[&str]) -> String {
+    let up = Command::new("runuser")
+        .args([
+            "-u",
+            "munin",
+            "--",
+            "/usr/share/munin/munin-update",
+            "--nofork",
+        ])
+        .arg("--config_file")
+        .arg(conf)
+        .args(extra)
+        .output()
+        .unwrap();
+    let log =
+        String::from_utf8_lossy(&up.stderr).into_owned() + &String::from_utf8_lossy(&up.stdout);
+    assert!(up.status.success(), "munin-update failed:\n{log}");
+    log
+}
+
 /// Debian's munin-node and plugins, and root to run them.
 pub fn require_real_munin() -> bool {
     require("root", is_root())

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use super::range::{Range, Which, perl_number, two_places};
 use super::scope::Tree;
+use crate::master::conf::last;
 use crate::master::state::{HostStatus, ServiceConfig};
 use crate::threshold::Status;
 
@@ -136,11 +137,7 @@ pub fn service(
         }
         any = true;
         let unknown_limit = tree.get(f, "unknown_limit").map_or(3.0, perl_number);
-        let kind = attrs
-            .iter()
-            .rev()
-            .find(|(k, _)| k == "type")
-            .map(|(_, v)| v.as_str());
+        let kind = last(attrs, "type");
         let key = format!("{}.{name}", service.name);
         let value = value(run, &key, kind);
         let shown = value.map_or_else(|| "unknown".to_string(), two_places);
@@ -239,13 +236,7 @@ pub fn service(
 /// other fields, each once.
 fn field_order(service: &ServiceConfig) -> Vec<String> {
     let mut order: Vec<String> = Vec::new();
-    let graph_order = service
-        .graph
-        .iter()
-        .rev()
-        .find(|(k, _)| k == "graph_order")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_default();
+    let graph_order = last(&service.graph, "graph_order").unwrap_or_default();
     let named = graph_order
         .split_ascii_whitespace()
         .map(|n| n.split_once('=').map_or(n, |(name, _)| name));

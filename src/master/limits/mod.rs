@@ -77,9 +77,7 @@ pub fn run(conf: &MasterConf, opts: &Options) -> Report {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
     let contacts = contacts::read(conf);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = crate::clock::now();
     let mut out = deliver::Deliveries::default();
     for host in &conf.hosts {
         if !opts.hosts.is_empty() && !opts.hosts.contains(&host.name) {

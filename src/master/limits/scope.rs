@@ -63,12 +63,7 @@ impl Tree {
 
     /// `key` at `node` itself only.
     pub fn own(&self, node: usize, key: &str) -> Option<&str> {
-        self.nodes[node]
-            .vars
-            .iter()
-            .rev()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        crate::master::conf::last(&self.nodes[node].vars, key)
     }
 
     /// `key` at `node` or the nearest node above that has it.
