@@ -13,7 +13,7 @@ packages="munin-plugins-core librrd-dev pkg-config libclang-dev fonts-dejavu-cor
 if [ "${1:-}" = "--test" ]; then
     # python3-dev: Tahoe-LAFS from PyPI builds netifaces from source.
     # net-tools: munin-plugins-core's netstat plugin runs netstat.
-    packages="$packages munin-node munin rrdtool rrdcached carbon-c-relay netcat-openbsd python3 python3-venv python3-dev net-tools procps chromium"
+    packages="$packages munin-node munin rrdtool rrdcached carbon-c-relay netcat-openbsd python3 python3-venv python3-dev net-tools procps chromium openssl openssh-server openssh-client munin-async"
 fi
 missing=
 for p in $packages; do

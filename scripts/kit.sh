@@ -6,6 +6,7 @@
 #   free_port              prints a free loopback port
 #   start_real_node PORT   sets $real_pid (Debian's munin-node, via the kit)
 #   start_our_node PORT    sets $our_pid once it listens; log in $work/our-node.log
+#                          ($OUR_LOG if set); $OUR_EXTRA: more munin-node.conf lines
 
 real_pid=
 our_pid=
@@ -37,7 +38,9 @@ start_real_node() {
 }
 
 start_our_node() {
-    cat > "$work/munin-node.conf" <<CONF
+    log=${OUR_LOG:-$work/our-node.log}
+    conf=$work/munin-node-$1.conf
+    cat > "$conf" <<CONF
 host 127.0.0.1
 port $1
 host_name munin-fixture.local
@@ -50,16 +53,17 @@ ignore_file %\$
 ignore_file \.dpkg-(tmp|new|old|dist)\$
 ignore_file \.rpm(save|new)\$
 ignore_file \.pod\$
+${OUR_EXTRA:-}
 CONF
-    "$here/target/release/munin-node" --config "$work/munin-node.conf" \
+    "$here/target/release/munin-node" --config "$conf" \
         --servicedir "$kit/plugins-fixture" --sconfdir "$kit/plugin-conf.d-fixture" \
-        2> "$work/our-node.log" &
+        2> "$log" &
     our_pid=$!
     i=0
-    until grep -q "listening on" "$work/our-node.log"; do
+    until grep -q "listening on" "$log"; do
         i=$((i + 1))
         if [ $i -gt 300 ] || ! kill -0 "$our_pid" 2>/dev/null; then
-            cat "$work/our-node.log" >&2
+            cat "$log" >&2
             echo "our node did not start" >&2
             exit 1
         fi

@@ -22,6 +22,8 @@
 //! - [`proc`]: `ProcRoot`, where built-in plugins read /proc and /sys.
 //! - [`tahoe`]: the Tahoe-LAFS plugins of the `tahoe-stats` binary.
 //! - [`gatherer`]: the `stats-gatherer` daemon that writes their snapshot.
+//! - [`spool`]: spooled history (`munin-asyncd` and `munin-async`), in
+//!   munin-async's files.
 //!
 //! The master, behind the `master` feature (on by default; the one part
 //! that needs librrd):
@@ -40,6 +42,7 @@
 //! - [`clock`]: wall-clock seconds since the epoch.
 //! - [`numfmt`]: numbers printed as Perl and Python 2 print them.
 //! - [`sys`]: small wrappers over the operating system (host name, root check).
+//! - [`tls`]: STARTTLS between master and node, as Munin 2.0 does it.
 
 pub mod atomic_file;
 pub mod clock;
@@ -55,6 +58,8 @@ pub mod plugins;
 pub mod proc;
 pub mod runner;
 pub mod settings;
+pub mod spool;
 pub mod sys;
 pub mod tahoe;
 pub mod threshold;
+pub mod tls;

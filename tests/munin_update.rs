@@ -76,7 +76,7 @@ fn last_value(path: &Path) -> Option<f64> {
 }
 
 /// The fixture's fixed values, and the fields that never get one.
-fn check_fixed_values(dir: &Path) {
+pub fn check_fixed_values(dir: &Path) {
     for (file, want) in [
         ("fx_gauge-temp-g", 21.5),
         ("fx_multi_red-v-g", 10.0),
@@ -126,7 +126,7 @@ fn both_masters_store_the_same_from_the_real_node() {
     both_masters_store_the_same(real.addr);
 }
 
-fn requirements() -> bool {
+pub fn requirements() -> bool {
     if !(require("root (munin-update runs as user munin)", is_root())
         && require(
             "munin (apt-get install munin)",
@@ -151,6 +151,12 @@ fn requirements() -> bool {
 
 /// Runs Debian's munin-update, then our master, against the node at `addr`.
 fn both_masters_store_the_same(addr: std::net::SocketAddr) {
+    both_masters_store_the_same_with(addr, "");
+}
+
+/// As [`both_masters_store_the_same`], with `global` lines in munin.conf's
+/// global part (TLS settings), which both masters read.
+pub fn both_masters_store_the_same_with(addr: std::net::SocketAddr, global: &str) {
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
     for d in ["db", "www", "log", "run"] {
@@ -160,7 +166,7 @@ fn both_masters_store_the_same(addr: std::net::SocketAddr) {
     std::fs::write(
         &munin_conf,
         format!(
-            "dbdir {0}/db\nhtmldir {0}/www\nlogdir {0}/log\nrundir {0}/run\n\n\
+            "dbdir {0}/db\nhtmldir {0}/www\nlogdir {0}/log\nrundir {0}/run\n{global}\n\
              [fixture;munin-fixture.local]\n    address 127.0.0.1\n    port {1}\n    use_node_name yes\n",
             w.display(),
             addr.port()
@@ -176,12 +182,16 @@ fn both_masters_store_the_same(addr: std::net::SocketAddr) {
         "listed no services",
         "Error updating",
         "Timeout error",
+        "Could not establish TLS",
+        "Could not verify",
+        "Bad TLS response",
     ] {
         assert!(!log.contains(bad), "munin-update log has {bad:?}:\n{log}");
     }
 
-    // What the node's config implies, asked the way munin-update asks.
-    let (mut c, _) = crate::support::Client::connect(addr);
+    // What the node's config implies, asked the way munin-update asks
+    // (over TLS when the node insists, through our own master's session).
+    let mut c = crate::support::Session::open(addr, global);
     c.line("cap multigraph dirtyconfig");
     let listed = c.line("list munin-fixture.local");
     let mut expected = BTreeSet::new();

@@ -69,7 +69,11 @@ fn fatal_config_errors_name_file_and_line() {
             "munin-node.conf:2: cidr_allow",
         ),
         ("port nope\n", "munin-node.conf:1: port"),
-        ("port 0\ntls paranoid\n", "munin-node.conf:2: tls"),
+        ("port 0\ntls sometimes\n", "munin-node.conf:2: tls"),
+        (
+            "port 0\ntls paranoid\ntls_private_key /nonexistent/key.pem\n",
+            "tls paranoid: /nonexistent/key.pem: No such file",
+        ),
         (
             "port 0\ndefault_plugin_user no-such-user-munin-rs\nservicedir /nonexistent\n",
             "",

@@ -31,4 +31,7 @@ mod node_vs_real;
 mod plugins_check;
 mod plugins_matrix;
 mod plugins_vs_core;
+mod spool;
 mod tahoe;
+mod tls;
+mod transports;

@@ -21,6 +21,11 @@ struct Args {
     /// Log debug messages.
     #[arg(long)]
     debug: bool,
+    /// Serve one session on stdin and stdout, then exit: for inetd, an
+    /// ssh forced command or a master's `cmd://` address. Logs go to
+    /// stderr (or log_file).
+    #[arg(long)]
+    stdio: bool,
 }
 
 fn main() -> ExitCode {
@@ -49,7 +54,20 @@ fn main() -> ExitCode {
         .build();
     let result = runtime
         .context("cannot start the async runtime")
-        .and_then(|rt| rt.block_on(serve(settings)));
+        .and_then(|rt| {
+            if !args.stdio {
+                return rt.block_on(serve(settings));
+            }
+            let served = rt.block_on(async {
+                let node = Node::start(settings).await?;
+                node::stdio::serve(node).await;
+                Ok(())
+            });
+            // The blocking read of stdin may still wait for input nobody
+            // sends: the session is over, so it is not waited for.
+            rt.shutdown_background();
+            served
+        });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

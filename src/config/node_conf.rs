@@ -9,8 +9,8 @@
 //! What goes wrong is graded: a key we do not know, or a line without a value,
 //! is a warning naming file and line (the daemon still starts); a setting that
 //! would make the node less safe than the file asks for (a regular expression
-//! or CIDR that does not parse in an access rule, a TLS requirement we cannot
-//! honour) is a fatal [`Diagnostic`].
+//! or CIDR that does not parse in an access rule, a `tls` word or
+//! `tls_match` pattern we cannot read) is a fatal [`Diagnostic`].
 //!
 //! Keys of our own, all optional: `servicedir` and `sconfdir` (the plugin and
 //! plugin-conf.d directories, relative to the file's directory),
@@ -55,6 +55,9 @@ pub struct NodeConfig {
     pub idle_timeout: Option<Duration>,
     pub ignore_files: Vec<Regex>,
     pub paranoia: bool,
+    /// `tls` and the `tls_*` keys, over the node's defaults; `None` when
+    /// the file has none.
+    pub tls: Option<crate::tls::Settings>,
     pub default_plugin_user: Option<String>,
     pub default_plugin_group: Option<String>,
     pub servicedir: Option<PathBuf>,
@@ -100,12 +103,6 @@ const ACCEPTED_QUIETLY: &[&str] = &[
     "leave_children_open_on_hup",
     "no_client_stdout",
     "spooldir",
-    "tls_ca_certificate",
-    "tls_certificate",
-    "tls_private_key",
-    "tls_verify_certificate",
-    "tls_verify_depth",
-    "tls_match",
     "update_rate",
 ];
 
@@ -236,15 +233,21 @@ pub fn parse_str(name: &str, dir: Option<PathBuf>, content: &str) -> Result<Pars
                     ));
                 }
             },
-            "tls" => match value {
-                "disabled" | "auto" => {}
-                _ => {
-                    return fatal(format!(
-                        "tls {value} is not supported by this node; use 'tls disabled' \
-                         and a TLS tunnel (stunnel, spiped, ssh) if the link needs encryption"
-                    ));
+            k if k == "tls" || k.starts_with("tls_") => {
+                let tls = config
+                    .tls
+                    .get_or_insert_with(crate::tls::Settings::node_defaults);
+                match tls.set(k, value) {
+                    Ok(true) => {}
+                    Ok(false) => warnings.push(diag(format!("unknown key {key:?} ignored"))),
+                    Err(e) => return fatal(e),
                 }
-            },
+                if k == "tls_match"
+                    && let Err(e) = regex_lite::Regex::new(value)
+                {
+                    return fatal(format!("not a regular expression: {e}"));
+                }
+            }
             // The daemon keeps root so that it can switch to each plugin's
             // user; plugins never run as root unless plugin-conf.d says so.
             "user" | "group" => {}
@@ -351,8 +354,20 @@ mod tests {
     fn bad_numbers_are_fatal() {
         assert_eq!(parse("port http\n").unwrap_err().line, 1);
         assert_eq!(parse("timeout soon\n").unwrap_err().line, 1);
-        assert!(parse("tls paranoid\n").is_err());
-        assert!(parse("tls disabled\n").is_ok());
+        assert!(parse("tls sometimes\n").is_err());
+        assert!(parse("tls_verify_depth deep\n").is_err());
+        assert!(parse("tls_match ^(\n").is_err());
+        let tls = parse("tls paranoid\ntls_verify_certificate yes\n")
+            .unwrap()
+            .config
+            .tls
+            .unwrap();
+        assert_eq!(tls.mode, crate::tls::Mode::Paranoid);
+        assert!(tls.verify);
+        assert_eq!(
+            tls.certificate,
+            std::path::Path::new("/etc/munin/munin-node.pem")
+        );
     }
 
     #[test]

@@ -24,19 +24,11 @@ pub fn host(conf: &MasterConf) -> Host {
         .filter(|n| !n.is_empty() && !n.contains('/') && !n.starts_with('.'))
         .unwrap_or_else(|| "localhost".into());
     Host {
-        groups: vec![GROUP.into()],
-        name,
         address: "-".into(),
         port: 0,
-        use_node_name: false,
-        update: true,
         update_rate: Some(conf.update_rate),
-        overrides: Vec::new(),
-        settings: Vec::new(),
         origin: "the master itself".into(),
-        local_address: None,
-        inherited: Vec::new(),
-        unpollable: None,
+        ..Host::new(vec![GROUP.into()], &name)
     }
 }
 
@@ -112,10 +104,8 @@ pub fn reply(s: &Summary) -> HostReply {
     );
     let lines: Vec<String> = text.lines().map(str::to_string).collect();
     HostReply {
-        node_name: String::new(),
-        caps: Vec::new(),
         plugins: vec![(PLUGIN.to_string(), reply::parse(PLUGIN, &lines))],
-        skipped: Vec::new(),
+        ..HostReply::default()
     }
 }
 

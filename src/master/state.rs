@@ -130,6 +130,22 @@ pub fn values_path(dbdir: &Path) -> PathBuf {
     root(dbdir).join("values.json")
 }
 
+/// Where each spooling host's `spoolfetch` time is kept (absent until a
+/// node offers `spool`).
+pub fn spool_path(dbdir: &Path) -> PathBuf {
+    root(dbdir).join("spoolfetch.json")
+}
+
+/// Each host's next `spoolfetch` time, by [`host_key`]; unreadable is
+/// empty (the node then sends all it holds, which is stored again
+/// harmlessly: librrd skips what is not newer).
+pub fn load_spool(path: &Path) -> BTreeMap<String, u64> {
+    std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
 /// When each of `hosts` last answered (0: never), by index.
 pub fn answered(values: &Values, hosts: &[Host]) -> Vec<u64> {
     hosts

@@ -3,6 +3,7 @@
 //! each host's values on a blocking thread while the others are still
 //! polled. One line of summary at the end; errors name the host.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -111,6 +112,27 @@ impl Summary {
 }
 
 /// Polls (and stores) every selected host.
+/// The TLS settings of the hosts that use TLS, each set loaded once: a
+/// thousand hosts under the global settings read the key files once.
+fn tls_contexts(
+    hosts: &[Host],
+) -> HashMap<crate::tls::Settings, Result<Arc<crate::tls::Context>, String>> {
+    let mut contexts = HashMap::new();
+    for h in hosts {
+        if h.tls.mode == crate::tls::Mode::Disabled || contexts.contains_key(&h.tls) {
+            continue;
+        }
+        let loaded = crate::tls::Context::load(h.tls.clone()).map(|ctx| {
+            for w in &ctx.warnings {
+                tracing::warn!("TLS: {w}");
+            }
+            Arc::new(ctx)
+        });
+        contexts.insert(h.tls.clone(), loaded);
+    }
+    contexts
+}
+
 pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary) {
     let started = Instant::now();
     let limit = Arc::new(Semaphore::new(opts.concurrency.max(1)));
@@ -136,7 +158,12 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
         .cloned()
         .collect();
     let run_deadline = opts.all.map(|all| tokio::time::Instant::now() + all);
+    let contexts = tls_contexts(&hosts);
+    let spool_path = state::spool_path(&conf.dbdir);
+    let mut spool = state::load_spool(&spool_path);
     for (i, host) in hosts.into_iter().enumerate() {
+        let tls = contexts.get(&host.tls).cloned();
+        let since = spool.get(&state::host_key(&host)).copied().unwrap_or(0);
         let done = opts.done.clone();
         let (limit, opts, dbdir) = (limit.clone(), opts.clone(), conf.dbdir.clone());
         let sinks = sinks.clone();
@@ -157,7 +184,14 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
                         if let Some(left) = left {
                             dial.total = dial.total.min(left);
                         }
-                        session::poll(&host, &dial).await
+                        match &tls {
+                            Some(Err(why)) => Err(session::PollError {
+                                peer: host.name.clone(),
+                                failure: session::Failure::Tls(why.clone()),
+                            }),
+                            Some(Ok(ctx)) => session::poll(&host, &dial, Some(ctx), since).await,
+                            None => session::poll(&host, &dial, None, since).await,
+                        }
                     }
                 }
             };
@@ -235,6 +269,21 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
         errors.extend(sent.error);
     }
     if opts.write {
+        // A spooling host asks from its newest stored time next run, once
+        // what it sent is stored (as munin-update moves it).
+        let mut moved = false;
+        for r in &results {
+            if let Ok(p) = &r.plan
+                && let Some(until) = p.spooled_until
+                && r.store_errors.is_empty()
+            {
+                spool.insert(state::host_key(&r.host), until);
+                moved = true;
+            }
+        }
+        if moved && let Err(e) = state::save(&spool_path, &spool) {
+            errors.push(e);
+        }
         let path = state::values_path(&conf.dbdir);
         let statuses: Vec<(String, HostStatus)> = results
             .iter()

@@ -47,6 +47,16 @@ impl<R: AsyncBufRead + Unpin> LineReader<R> {
         self
     }
 
+    /// The reader, to write replies on the same stream.
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.reader
+    }
+
+    /// The reader, with whatever it has buffered, for `STARTTLS`.
+    pub fn into_inner(self) -> R {
+        self.reader
+    }
+
     /// The next line, or `None` at end of input.
     pub async fn next_line(&mut self) -> std::io::Result<Option<Line>> {
         let mut bytes = Vec::new();

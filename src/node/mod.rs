@@ -16,6 +16,7 @@ pub mod listen;
 pub mod notify;
 pub mod registry;
 pub mod session;
+pub mod stdio;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -35,6 +36,30 @@ pub struct Node {
     pub settings: Settings,
     pub runner: Arc<Runner>,
     registry: RwLock<Arc<Registry>>,
+    /// The TLS keys and settings, loaded; swapped whole on reload.
+    tls: RwLock<Arc<crate::tls::Context>>,
+}
+
+/// Loads the TLS settings' files, logging what did not load: as warnings
+/// when the node insists on TLS, else quietly (Munin's node only reads its
+/// key when a master asks for TLS, so a node without one is normal).
+fn load_tls(settings: &Settings) -> Result<crate::tls::Context> {
+    let tls = settings
+        .config
+        .tls
+        .clone()
+        .unwrap_or_else(crate::tls::Settings::node_defaults);
+    let required = tls.mode.required();
+    let ctx = crate::tls::Context::load(tls)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", settings.config.source))?;
+    for w in &ctx.warnings {
+        if required {
+            tracing::warn!("{w}");
+        } else {
+            tracing::debug!("{w}");
+        }
+    }
+    Ok(ctx)
 }
 
 impl Node {
@@ -49,6 +74,7 @@ impl Node {
                 tracing::warn!(cause = %e, "cannot become a subreaper; orphaned plugin children are left to init")
             }
         }
+        let tls = load_tls(&settings)?;
         let runner = Arc::new(settings.runner());
         let (registry, diagnostics) = Registry::discover(&settings, &runner).await?;
         for d in &diagnostics {
@@ -59,6 +85,7 @@ impl Node {
             settings,
             runner,
             registry: RwLock::new(Arc::new(registry)),
+            tls: RwLock::new(Arc::new(tls)),
         }))
     }
 
@@ -69,9 +96,27 @@ impl Node {
         Arc::clone(&self.registry.read().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// Re-reads plugin-conf.d and the plugins directory (SIGHUP). On failure
-    /// the current plugin set stays in service.
+    /// The TLS context sessions start TLS with.
+    pub fn tls(&self) -> Arc<crate::tls::Context> {
+        Arc::clone(&self.tls.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Re-reads plugin-conf.d, the plugins directory and the TLS keys and
+    /// certificates (SIGHUP). What fails to load leaves the current one in
+    /// service.
     pub async fn reload(&self) {
+        match load_tls(&self.settings) {
+            Ok(tls) => {
+                tracing::info!(
+                    can_serve = tls.can_serve(),
+                    "TLS keys and certificates reloaded"
+                );
+                *self.tls.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(tls);
+            }
+            Err(e) => {
+                tracing::error!(cause = %format!("{e:#}"), "TLS reload failed, keeping the current keys")
+            }
+        }
         match Registry::discover(&self.settings, &self.runner).await {
             Ok((registry, diagnostics)) => {
                 for d in &diagnostics {
@@ -136,7 +181,9 @@ async fn accept_loop(listener: &TcpListener, node: &Arc<Node>, admission: &Arc<a
                 }
             };
             active.fetch_add(1, Ordering::SeqCst);
-            session::serve(stream, ip, node).await;
+            // Replies are written whole; without Nagle nothing waits for an ACK.
+            let _ = stream.set_nodelay(true);
+            session::serve(Box::new(stream), ip.to_string(), node).await;
             drop(ticket);
             if active.fetch_sub(1, Ordering::SeqCst) == 1 {
                 // The node just went idle: return the burst's memory.

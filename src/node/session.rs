@@ -8,14 +8,18 @@
 //! idle timeout between commands, and `global_timeout` for the whole session,
 //! which also shortens plugin timeouts so that a plugin ends 5 s before the
 //! session does (as the real node's nested timeouts do).
+//!
+//! The stream is any byte stream: a TCP connection, or stdin/stdout in
+//! `--stdio` mode. `STARTTLS` swaps it for a TLS session over itself (see
+//! [`crate::tls`]); under `tls enabled` or `paranoid` any other command
+//! before it ends the session with `# I require TLS. Closing.`, as on
+//! Munin's node.
 
 use std::collections::HashSet;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::Node;
@@ -23,6 +27,8 @@ use super::command::Command;
 use super::connection::LineReader;
 use crate::runner::exec::{Held, Outcome, Report, RunRequest};
 use crate::runner::output;
+use crate::tls::stream::BoxIo;
+use crate::tls::{Side, TlsError};
 
 /// The protocol version we report: the one whose behaviour we reproduce.
 pub const PROTOCOL_VERSION: &str = "2.0.73";
@@ -34,6 +40,9 @@ const SESSION_MARGIN: Duration = Duration::from_secs(5);
 const UNKNOWN_COMMAND: &[u8] =
     b"# Unknown command. Try cap, list, nodes, config, fetch, version or quit\n";
 const UNKNOWN_SERVICE: &[u8] = b"# Unknown service\n.\n";
+const REQUIRE_TLS: &[u8] = b"# I require TLS. Closing.\n";
+
+type Lines = LineReader<BufReader<BoxIo>>;
 
 /// Per-connection protocol state.
 struct Session {
@@ -45,6 +54,9 @@ struct Session {
     deadline: Instant,
     /// The node's output budget the reply being sent holds.
     held: Held,
+    /// In TLS: each reply line goes in its own TLS record, as Munin's
+    /// master reads a record as a line.
+    tls: bool,
 }
 
 /// Why a session ended, for the log.
@@ -54,19 +66,24 @@ enum End {
     Idle,
     /// A line begun and not finished within `line_timeout`.
     Incomplete,
+    /// `tls enabled|paranoid` and a command before `STARTTLS`.
+    TlsRequired,
+    Tls(TlsError),
     Io(std::io::Error),
 }
 
-/// Serves one accepted (and admitted) connection to completion.
-pub async fn serve(stream: TcpStream, peer: IpAddr, node: Arc<Node>) {
+/// Serves one accepted (and admitted) connection to completion. `peer`
+/// is the master's address, as plugins see it (`MUNIN_MASTER_IP`).
+pub async fn serve(stream: BoxIo, peer: String, node: Arc<Node>) {
     let deadline = Instant::now() + node.settings.global_timeout;
     let mut session = Session {
-        peer: peer.to_string(),
+        peer,
         node,
         caps: HashSet::new(),
         dirtyconfig: false,
         deadline,
         held: Held::default(),
+        tls: false,
     };
     let mut last = String::from("<no command received yet>");
     let result = tokio::time::timeout_at(deadline, session.run(stream, &mut last)).await;
@@ -77,6 +94,11 @@ pub async fn serve(stream: TcpStream, peer: IpAddr, node: Arc<Node>) {
             peer = %session.peer,
             "closing: a command line was not finished within line_timeout"
         ),
+        Ok(End::TlsRequired) => tracing::warn!(
+            peer = %session.peer,
+            "closing: a command came before STARTTLS and tls is enabled or paranoid"
+        ),
+        Ok(End::Tls(e)) => tracing::warn!(peer = %session.peer, "closing: TLS failed: {e}"),
         Ok(End::Io(e)) => tracing::debug!(peer = %session.peer, cause = %e, "connection error"),
         Err(_) => {
             tracing::warn!(peer = %session.peer, last = %last, "session reached global_timeout, closing")
@@ -85,17 +107,14 @@ pub async fn serve(stream: TcpStream, peer: IpAddr, node: Arc<Node>) {
 }
 
 impl Session {
-    async fn run(&mut self, stream: TcpStream, last: &mut String) -> End {
-        // Replies are written whole; without Nagle nothing waits for an ACK.
-        let _ = stream.set_nodelay(true);
-        let (read, mut write) = stream.into_split();
-        let mut lines = LineReader::new(BufReader::new(read), MAX_LINE)
-            .with_line_timeout(self.node.settings.line_timeout);
+    async fn run(&mut self, stream: BoxIo, last: &mut String) -> End {
+        let mut lines = self.reader(stream);
         let banner = format!("# munin node at {}\n", self.node.settings.fqdn);
-        if let Err(e) = write.write_all(banner.as_bytes()).await {
+        if let Err(e) = self.send(&mut lines, banner.as_bytes()).await {
             return End::Io(e);
         }
         let idle = self.node.settings.idle_timeout;
+        let tls_required = self.node.tls().settings.mode.required();
         loop {
             let line = match tokio::time::timeout(idle, lines.next_line()).await {
                 Err(_) => return End::Idle,
@@ -108,17 +127,79 @@ impl Session {
                 tracing::debug!(peer = %self.peer, "command line over {MAX_LINE} bytes cut");
             }
             *last = String::from_utf8_lossy(&line.bytes[..line.bytes.len().min(80)]).into_owned();
-            let reply = match Command::parse(&line.bytes) {
+            let cmd = Command::parse(&line.bytes);
+            if tls_required && !self.tls && cmd != Command::StartTls {
+                let _ = self.send(&mut lines, REQUIRE_TLS).await;
+                return End::TlsRequired;
+            }
+            let reply = match cmd {
                 Command::Quit => return End::Quit,
+                Command::StartTls if !self.tls => {
+                    lines = match self.start_tls(lines).await {
+                        Ok(l) => l,
+                        Err(end) => return end,
+                    };
+                    continue;
+                }
                 cmd => self.apply(cmd).await,
             };
-            let written = write.write_all(&reply).await;
+            let written = self.send(&mut lines, &reply).await;
             // The reply is sent: its share of the output budget goes back.
             self.held = Held::default();
             if let Err(e) = written {
                 return End::Io(e);
             }
         }
+    }
+
+    fn reader(&self, stream: BoxIo) -> Lines {
+        LineReader::new(BufReader::new(stream), MAX_LINE)
+            .with_line_timeout(self.node.settings.line_timeout)
+    }
+
+    /// Writes `bytes` and flushes them (stdout buffers). Under TLS, one
+    /// record per line; the stream's buffer under TLS still sends the
+    /// whole reply in one write.
+    async fn send(&self, lines: &mut Lines, bytes: &[u8]) -> std::io::Result<()> {
+        let io = lines.get_mut().get_mut();
+        if self.tls {
+            for line in bytes.split_inclusive(|b| *b == b'\n') {
+                io.write_all(line).await?;
+            }
+        } else {
+            io.write_all(bytes).await?;
+        }
+        io.flush().await
+    }
+
+    /// `STARTTLS`: `TLS OK` and the server's role with a key, `TLS MAYBE`
+    /// and the client's without (Munin's roles), then the handshake within
+    /// the idle timeout.
+    async fn start_tls(&mut self, mut lines: Lines) -> Result<Lines, End> {
+        let ctx = self.node.tls();
+        let (answer, side): (&[u8], _) = if ctx.can_serve() {
+            (b"TLS OK\n", Side::Server)
+        } else {
+            (b"TLS MAYBE\n", Side::Client)
+        };
+        self.send(&mut lines, answer).await.map_err(End::Io)?;
+        let reader = lines.into_inner();
+        // What the client sent right after STARTTLS is its first TLS bytes.
+        let ahead = reader.buffer().to_vec();
+        let stream = reader.into_inner();
+        let idle = self.node.settings.idle_timeout;
+        let secured = tokio::time::timeout(idle, ctx.secure(stream, ahead, side, &self.peer))
+            .await
+            .unwrap_or_else(|_| {
+                Err(TlsError::Handshake(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no handshake within {} s", idle.as_secs_f64()),
+                )))
+            })
+            .map_err(End::Tls)?;
+        self.tls = true;
+        tracing::debug!(peer = %self.peer, ?side, "TLS started");
+        Ok(self.reader(secured))
     }
 
     /// The reply to one command.
@@ -161,10 +242,8 @@ impl Session {
             }
             Command::Fetch(name) => self.run_plugin(&name, None).await,
             Command::Config(name) => self.run_plugin(&name, Some("config")).await,
-            Command::StartTls => {
-                tracing::info!(peer = %self.peer, "STARTTLS requested; TLS is not supported");
-                UNKNOWN_COMMAND.to_vec()
-            }
+            // A second STARTTLS inside TLS.
+            Command::StartTls => UNKNOWN_COMMAND.to_vec(),
             Command::Unknown => UNKNOWN_COMMAND.to_vec(),
             Command::Quit => Vec::new(),
         }

@@ -7,10 +7,13 @@
 
 #![allow(dead_code)]
 
+pub mod certs;
 pub mod client;
 pub mod fleet;
 pub mod gatherer;
 pub mod real_node;
+pub mod session;
+pub mod sshd;
 pub mod stage;
 
 use std::io::{BufRead, BufReader};
@@ -21,6 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use client::Client;
+pub use session::Session;
 
 /// `tests/fixtures/<rel>`, in the copy every plugin user can reach
 /// (see [`stage`]).

@@ -39,9 +39,9 @@ const fn no(name: &'static str, why: &'static str) -> Keyword {
 const CGI: &str =
     "munin-master serve draws graphs and serves pages itself; there are no CGI scripts";
 const TEMPLATES: &str = "the HTML templates and static files are built into munin-master";
-const TLS: &str = "the master talks plain text to nodes; TLS to nodes comes with the next release";
-const SSH: &str = "ssh:// node addresses come with the next release";
 const NSCA: &str = "no built-in NSCA sender: use a contact whose command runs send_nsca";
+const TLS_PEM: &str =
+    "Munin 2.0 lists it but never reads it: set tls_private_key and tls_certificate";
 const INTERNAL: &str = "a word of Munin's internal state files, not a setting";
 const LATER: &str = "not implemented yet (planned)";
 const JOBS: &str = "munin-master sizes its worker pools itself";
@@ -155,8 +155,8 @@ pub const KEYWORDS: &[Keyword] = &[
     yes("rundir"),
     no("service_order", LATER),
     no("skipdraw", INTERNAL),
-    no("ssh_command", SSH),
-    no("ssh_options", SSH),
+    yes("ssh_command"),
+    yes("ssh_options"),
     yes("stack"),
     no("state", INTERNAL),
     no("staticdir", TEMPLATES),
@@ -165,14 +165,14 @@ pub const KEYWORDS: &[Keyword] = &[
     yes("timeout"),
     yes("timeout_fetch_one_node"),
     yes("timeout_fetch_all_nodes"),
-    no("tls", TLS),
-    no("tls_ca_certificate", TLS),
-    no("tls_certificate", TLS),
-    no("tls_match", TLS),
-    no("tls_pem", TLS),
-    no("tls_private_key", TLS),
-    no("tls_verify_certificate", TLS),
-    no("tls_verify_depth", TLS),
+    yes("tls"),
+    yes("tls_ca_certificate"),
+    yes("tls_certificate"),
+    yes("tls_match"),
+    no("tls_pem", TLS_PEM),
+    yes("tls_private_key"),
+    yes("tls_verify_certificate"),
+    yes("tls_verify_depth"),
     no("tmpldir", TEMPLATES),
     yes("trend"),
     yes("type"),
@@ -246,7 +246,11 @@ mod tests {
     fn warnings_name_the_key_and_the_reason() {
         assert_eq!(check("load.load.warning"), None);
         assert_eq!(check("carbon_server"), None);
-        assert!(check("tls").unwrap().starts_with("tls: not supported: "));
+        assert!(
+            check("tls_pem")
+                .unwrap()
+                .starts_with("tls_pem: not supported: ")
+        );
         assert!(
             check("some_variable")
                 .unwrap()

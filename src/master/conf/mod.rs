@@ -17,6 +17,7 @@ pub mod keys;
 pub mod lines;
 pub mod place;
 
+use crate::master::poll::transport::{SSH_COMMAND, SSH_OPTIONS, Transport};
 use std::path::{Path, PathBuf};
 
 /// One host, polled or (with `update no`) only drawn.
@@ -43,9 +44,14 @@ pub struct Host {
     pub inherited: Vec<(String, String)>,
     /// Where the host's first line is, for messages.
     pub origin: String,
-    /// Why the host cannot be polled though `update` is on (no address, a
-    /// transport we do not have); said once at load.
+    /// Why the host cannot be polled though `update` is on (no address, an
+    /// address that does not parse); said once at load.
     pub unpollable: Option<String>,
+    /// How it is reached, from `address` and `port` (set at load).
+    pub transport: Option<Transport>,
+    /// `tls` and the `tls_*` keys: the host's own, else the global ones,
+    /// else Munin's defaults (set at load).
+    pub tls: crate::tls::Settings,
 }
 
 impl Host {
@@ -65,6 +71,8 @@ impl Host {
             inherited: Vec::new(),
             origin: String::new(),
             unpollable: None,
+            transport: None,
+            tls: crate::tls::Settings::master_defaults(),
         }
     }
 
@@ -379,9 +387,10 @@ impl MasterConf {
             k if k.contains('.') => warn(format!(
                 "{k} names a plugin but stands outside any host section; ignored (Munin ignores it too)"
             )),
-            "graph_strategy" | "notify_after" => {
+            "graph_strategy" | "notify_after" | "ssh_command" | "ssh_options" => {
                 self.settings.push((key.to_string(), value.to_string()))
             }
+            k if is_tls(k) => self.settings.push((k.to_string(), value.to_string())),
             k if LIMITS.contains(&k) => self.settings.push((k.to_string(), value.to_string())),
             "group_order" | "domain_order" | "node_order" => {
                 if value.contains('=') {
@@ -492,9 +501,39 @@ impl MasterConf {
         }
     }
 
-    /// Says once why a host that `update` should poll cannot be.
+    /// Resolves each host's transport and TLS settings, and says once why
+    /// a host that `update` should poll cannot be.
     fn check_hosts(&mut self) {
+        let ssh = (
+            last(&self.settings, "ssh_command").unwrap_or(SSH_COMMAND),
+            last(&self.settings, "ssh_options").unwrap_or(SSH_OPTIONS),
+        );
+        let transport: Vec<Result<Transport, String>> = self
+            .hosts
+            .iter()
+            .map(|h| Transport::parse(&h.address, h.port, ssh))
+            .collect();
+        let mut notes = Vec::new();
         for h in &mut self.hosts {
+            h.tls = crate::tls::Settings::master_defaults();
+            for key in TLS_KEYS {
+                let Some((value, at)) = last(&h.settings, key)
+                    .map(|v| (v, "host"))
+                    .or_else(|| last(&self.settings, key).map(|v| (v, "global")))
+                else {
+                    continue;
+                };
+                if let Err(e) = h.tls.set(key, value) {
+                    notes.push(format!(
+                        "{}: host {} ({at} setting): {e}; Munin's default is kept",
+                        h.origin, h.name
+                    ));
+                }
+            }
+        }
+        self.warnings.extend(notes);
+        for (i, h) in self.hosts.iter_mut().enumerate() {
+            h.transport = transport[i].clone().ok();
             if !h.update {
                 continue;
             }
@@ -503,13 +542,8 @@ impl MasterConf {
                     "has no address (write one, or `update no` for a host that is only drawn)"
                         .to_string(),
                 )
-            } else if let Some(scheme) = ["ssh://", "cmd://"]
-                .into_iter()
-                .find(|s| h.address.starts_with(s))
-            {
-                Some(format!(
-                    "has a {scheme} address: not supported yet (planned); the host is not polled"
-                ))
+            } else if let Err(e) = &transport[i] {
+                Some(format!("has an address that cannot be used: {e}"))
             } else if h.port == 0 {
                 Some("has no usable port".to_string())
             } else {
@@ -578,7 +612,7 @@ fn host_key(
             }
             h.overrides.push((k.to_string(), value.to_string()))
         }
-        k if inherits(k).is_some() || LIMITS.contains(&k) => {
+        k if inherits(k).is_some() || LIMITS.contains(&k) || is_tls(k) => {
             h.settings.push((k.to_string(), value.to_string()))
         }
         k => warnings.push(format!(
@@ -588,13 +622,32 @@ fn host_key(
     Ok(())
 }
 
+/// The TLS keys a host resolves.
+const TLS_KEYS: [&str; 7] = [
+    "tls",
+    "tls_private_key",
+    "tls_certificate",
+    "tls_ca_certificate",
+    "tls_verify_certificate",
+    "tls_verify_depth",
+    "tls_match",
+];
+
+/// `tls` and `tls_*`: a host's own, else the global one (Munin reads no
+/// group's).
+fn is_tls(key: &str) -> bool {
+    key == "tls" || key.starts_with("tls_")
+}
+
 /// Keys munin-limits looks up from a service through its host and groups
 /// to the global part (see `limits`).
 pub const LIMITS: [&str; 3] = ["contacts", "notify_alias", "unknown_limit"];
 
 /// Settings that only mean something in the global part: inside a host's
 /// or group's section they would silently do nothing, so the run says so.
-const GLOBAL_ONLY: [&str; 15] = [
+const GLOBAL_ONLY: [&str; 17] = [
+    "ssh_command",
+    "ssh_options",
     "dbdir",
     "htmldir",
     "logdir",

@@ -99,6 +99,25 @@ enum Quote {
     Double,
 }
 
+/// A fixed command line (no templates) as Perl's `exec` of one string
+/// runs it: split on whitespace when it has no shell metacharacter, else
+/// through `/bin/sh -c`. munin-update runs `ssh://` and `cmd://` addresses
+/// this way.
+pub fn perl_exec(line: &str) -> Prepared {
+    if !line.chars().any(is_shell_meta) && !shell_start(line) {
+        return Prepared::Direct(
+            line.split(is_perl_space)
+                .filter(|w| !w.is_empty())
+                .map(str::to_string)
+                .collect(),
+        );
+    }
+    Prepared::Shell {
+        script: line.to_string(),
+        args: Vec::new(),
+    }
+}
+
 /// Takes a leading `|`, `>` or `<` run (and the space before it) off the
 /// first piece, as munin-limits does.
 fn strip_redirect(parts: &mut [(bool, String)]) -> Option<String> {
@@ -146,6 +165,34 @@ mod tests {
             "{var:graph_title}" => "$(touch INJECTED) `touch INJECTED` 'q' \"d\"".into(),
             _ => String::new(),
         }
+    }
+
+    #[test]
+    fn fixed_lines_run_as_perl_exec_runs_them() {
+        assert_eq!(
+            perl_exec("ssh -o A=no -p 22 node /usr/bin/munin-node --stdio"),
+            Prepared::Direct(
+                [
+                    "ssh",
+                    "-o",
+                    "A=no",
+                    "-p",
+                    "22",
+                    "node",
+                    "/usr/bin/munin-node",
+                    "--stdio"
+                ]
+                .map(String::from)
+                .to_vec()
+            )
+        );
+        assert_eq!(
+            perl_exec("nc node 4949 2>/dev/null"),
+            Prepared::Shell {
+                script: "nc node 4949 2>/dev/null".into(),
+                args: vec![]
+            }
+        );
     }
 
     #[test]

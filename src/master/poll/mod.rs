@@ -8,3 +8,4 @@
 pub mod plan;
 pub mod reply;
 pub mod session;
+pub mod transport;

@@ -26,6 +26,10 @@ pub struct FieldPlan {
     pub max: Option<String>,
     /// `(node's time stamp, value)`; `None` when fetch gave nothing.
     pub value: Option<(Option<u64>, String)>,
+    /// Values before `value`, oldest first, each with its time (a
+    /// spooled answer carries many per field); stored before it.
+    #[serde(default)]
+    pub earlier: Vec<(u64, String)>,
     /// Check an existing file's min/max against these (its plugin's
     /// config changed since the last run).
     #[serde(default)]
@@ -46,6 +50,7 @@ impl FieldPlan {
             min: None,
             max: None,
             value: None,
+            earlier: Vec::new(),
             tune: false,
         }
     }
@@ -60,12 +65,15 @@ pub struct HostPlan {
     pub skipped: usize,
     /// Each plugin's config, overrides applied, for the state file.
     pub config: HostConfig,
+    /// From a spooled answer: its newest time (see `HostReply`).
+    pub spooled_until: Option<u64>,
 }
 
 /// Plans `reply` of `host` under `dbdir`.
 pub fn plan(dbdir: &Path, host: &Host, mut reply: HostReply) -> HostPlan {
     let mut out = HostPlan {
         skipped: reply.skipped.len(),
+        spooled_until: reply.spooled_until,
         ..HostPlan::default()
     };
     out.problems.append(&mut reply.skipped);
@@ -108,12 +116,7 @@ pub fn plan(dbdir: &Path, host: &Host, mut reply: HostReply) -> HostPlan {
                         continue;
                     }
                 };
-                let value = s
-                    .values
-                    .iter()
-                    .rev()
-                    .find(|v| v.field == f.name)
-                    .map(|v| (v.time, v.value.clone()));
+                let (earlier, value) = values_of(&s.values, &f.name);
                 out.fields.push(FieldPlan {
                     plugin: plugin.clone(),
                     service: s.name.clone(),
@@ -123,12 +126,70 @@ pub fn plan(dbdir: &Path, host: &Host, mut reply: HostReply) -> HostPlan {
                     min: f.attr("min").map(str::to_string),
                     max: f.attr("max").map(str::to_string),
                     value,
+                    earlier,
                     tune: false,
                 });
             }
         }
     }
     out
+}
+
+/// A field's last value: its time, if the node gave one, and the text.
+type Last = Option<(Option<u64>, String)>;
+
+/// A field's last value, and the timed values before it in time order
+/// (later duplicates of a time dropped): what a spooled answer holds.
+fn values_of(values: &[super::reply::Value], field: &str) -> (Vec<(u64, String)>, Last) {
+    let mut mine = values.iter().filter(|v| v.field == field);
+    let Some(last) = mine.next_back() else {
+        return (Vec::new(), None);
+    };
+    let mut earlier: Vec<(u64, String)> = mine
+        .filter_map(|v| v.time.map(|t| (t, v.value.clone())))
+        .filter(|(t, _)| last.time.is_none_or(|l| *t < l))
+        .collect();
+    earlier.sort_by_key(|(t, _)| *t);
+    earlier.dedup_by_key(|(t, _)| *t);
+    (earlier, Some((last.time, last.value.clone())))
+}
+
+#[cfg(test)]
+mod spooled {
+    use super::*;
+    use crate::master::poll::reply::Value;
+
+    fn v(t: Option<u64>, x: &str) -> Value {
+        Value {
+            field: "a".into(),
+            time: t,
+            value: x.into(),
+        }
+    }
+
+    #[test]
+    fn many_values_of_a_field_go_in_time_order() {
+        let (earlier, last) = values_of(
+            &[
+                v(Some(30), "3"),
+                v(Some(10), "1"),
+                v(Some(10), "9"),
+                v(Some(20), "2"),
+                v(Some(40), "4"),
+            ],
+            "a",
+        );
+        assert_eq!(
+            earlier,
+            vec![(10, "1".into()), (20, "2".into()), (30, "3".into())]
+        );
+        assert_eq!(last, Some((Some(40), "4".into())));
+        assert_eq!(
+            values_of(&[v(None, "5")], "a"),
+            (vec![], Some((None, "5".into())))
+        );
+        assert_eq!(values_of(&[], "a"), (vec![], None));
+    }
 }
 
 /// `service.graph_attr value` or `service.field.attr value`: the service
@@ -198,19 +259,10 @@ mod tests {
     #[test]
     fn files_types_values_and_overrides() {
         let host = Host {
-            groups: vec!["g".into()],
-            name: "h".into(),
             address: "x".into(),
             port: 1,
-            use_node_name: false,
-            update: true,
-            update_rate: None,
             overrides: vec![("c.ticks.max".into(), "100".into())],
-            settings: vec![],
-            origin: String::new(),
-            local_address: None,
-            inherited: Vec::new(),
-            unpollable: None,
+            ..Host::new(vec!["g".into()], "h")
         };
         let lines = |s: &str| s.lines().map(str::to_string).collect::<Vec<_>>();
         let mut c = reply::parse(
@@ -222,9 +274,8 @@ mod tests {
         c.take_values(reply::parse("c", &lines("ticks.value 1700000000:5\n")));
         let r = HostReply {
             node_name: "h".into(),
-            caps: vec![],
             plugins: vec![("c".into(), c)],
-            skipped: vec![],
+            ..HostReply::default()
         };
         let p = plan(Path::new("/db"), &host, r);
         assert_eq!(p.fields.len(), 2);

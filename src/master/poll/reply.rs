@@ -69,16 +69,6 @@ pub struct Parsed {
 }
 
 impl Parsed {
-    fn current(&mut self, plugin: &str) -> &mut Service {
-        if self.services.is_empty() {
-            self.services.push(Service {
-                name: plugin.to_string(),
-                ..Service::default()
-            });
-        }
-        self.services.last_mut().expect("not empty")
-    }
-
     /// Merges fetched values into the services of a config reply.
     pub fn take_values(&mut self, fetched: Parsed) {
         for s in fetched.services {
@@ -95,8 +85,15 @@ impl Parsed {
 }
 
 /// Parses the lines of a `config` or `fetch` reply of `plugin`.
+///
+/// A `multigraph` name met again goes on with that service (a spooled
+/// answer repeats each plugin's config at every sample), and an attribute
+/// set again takes the new value in its first place, so a repeated config
+/// costs no memory.
 pub fn parse(plugin: &str, lines: &[String]) -> Parsed {
     let mut out = Parsed::default();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut current: Option<usize> = None;
     for (i, line) in lines.iter().enumerate() {
         let line = line.trim_end();
         if line.is_empty() || line.starts_with('#') {
@@ -109,10 +106,14 @@ pub fn parse(plugin: &str, lines: &[String]) -> Parsed {
                 out.problems.push(bad("bad multigraph name"));
                 continue;
             }
-            out.services.push(Service {
-                name: name.to_string(),
-                ..Service::default()
+            let at = *index.entry(name.to_string()).or_insert_with(|| {
+                out.services.push(Service {
+                    name: name.to_string(),
+                    ..Service::default()
+                });
+                out.services.len() - 1
             });
+            current = Some(at);
             continue;
         }
         let Some((key, value)) = line.split_once(char::is_whitespace) else {
@@ -120,9 +121,22 @@ pub fn parse(plugin: &str, lines: &[String]) -> Parsed {
             continue;
         };
         let value = value.trim();
-        let service = out.current(plugin);
+        let service = match current {
+            Some(at) => &mut out.services[at],
+            None => {
+                let at = *index.entry(plugin.to_string()).or_insert_with(|| {
+                    out.services.push(Service {
+                        name: plugin.to_string(),
+                        ..Service::default()
+                    });
+                    out.services.len() - 1
+                });
+                current = Some(at);
+                &mut out.services[at]
+            }
+        };
         match key.split_once('.') {
-            None => service.graph.push((key.to_string(), value.to_string())),
+            None => set(&mut service.graph, key, value),
             Some((field, "value")) if !field.is_empty() => match parse_value(value) {
                 Some((time, v)) => service.values.push(Value {
                     field: field.to_string(),
@@ -132,15 +146,25 @@ pub fn parse(plugin: &str, lines: &[String]) -> Parsed {
                 None => out.problems.push(bad("not a value")),
             },
             Some((field, attr)) if !field.is_empty() && !attr.is_empty() => {
-                service
-                    .field_mut(field)
-                    .attrs
-                    .push((attr.to_string(), value.to_string()));
+                set(&mut service.field_mut(field).attrs, attr, value);
             }
             _ => out.problems.push(bad("not field.attribute")),
         }
     }
     out
+}
+
+/// Sets `key` in `attrs`: in its first place if it is there, else at the
+/// end.
+fn set(attrs: &mut Vec<(String, String)>, key: &str, value: &str) {
+    match attrs.iter_mut().find(|(k, _)| k == key) {
+        Some((_, v)) => {
+            if v != value {
+                *v = value.to_string();
+            }
+        }
+        None => attrs.push((key.to_string(), value.to_string())),
+    }
 }
 
 /// `U`, a number, or `EPOCH:` either; exponent forms are kept as text for

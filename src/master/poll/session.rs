@@ -1,6 +1,9 @@
 //! One conversation with a munin node, as munin-update holds it: banner,
-//! `cap multigraph dirtyconfig`, `list`, then `config` (and `fetch` unless
-//! the config already carried values) per plugin, `quit`.
+//! `STARTTLS` when the host's `tls` is not `disabled`, `cap multigraph
+//! dirtyconfig`, `list`, then `config` (and `fetch` unless the config
+//! already carried values) per plugin, `quit`. The node is reached over
+//! TCP or through a command ([`super::transport`]); the conversation is
+//! the same.
 //!
 //! Every read has a deadline and a length limit, so a node that stalls,
 //! trickles a byte a second or sends an endless line costs its own
@@ -14,11 +17,17 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
 use super::reply::{self, Parsed};
+use super::transport::{self, Running, Transport};
 use crate::master::conf::Host;
 use crate::master::store::layout;
+use crate::tls::stream::BoxIo;
+use crate::tls::{Mode, Side};
 
 /// Longest line read from a node.
 const MAX_LINE: usize = 64 * 1024;
+/// Lines before the banner that are skipped (an ssh login's motd), as
+/// munin-update skips them; past this many the peer is no node.
+const MAX_GREETING_LINES: usize = 100;
 /// Most lines in one reply.
 const MAX_LINES: usize = 100_000;
 /// Most bytes of one reply (`config` or `fetch`): a larger one is read to
@@ -27,6 +36,10 @@ const MAX_LINES: usize = 100_000;
 pub const MAX_REPLY: usize = 4 << 20;
 /// Most reply bytes kept from one host; its plugins past it are skipped.
 pub const MAX_HOST: usize = 16 << 20;
+/// Most bytes and lines of one `spoolfetch` answer: munin-async sends at
+/// most six files (days, by default) per plugin at once.
+pub const MAX_SPOOL: usize = 128 << 20;
+const MAX_SPOOL_LINES: usize = 4_000_000;
 /// Reply bytes all sessions of the process hold at once, in KiB: with
 /// hundreds of nodes polled at once, per-host caps alone would still add
 /// up to gigabytes. A session waits for room (under its own deadline).
@@ -86,6 +99,14 @@ pub enum Failure {
     NotMunin(String),
     #[error("no room in the master's reply budget before the deadline")]
     BudgetTimeout,
+    #[error("cannot start the command of its address: {0}")]
+    Spawn(std::io::Error),
+    #[error("{0}")]
+    Address(String),
+    #[error("could not establish TLS: {0}")]
+    Tls(String),
+    #[error("{0}")]
+    Spool(String),
 }
 
 /// What one host gave.
@@ -99,6 +120,9 @@ pub struct HostReply {
     pub plugins: Vec<(String, Parsed)>,
     /// Plugins not stored, each with the reason (name, size).
     pub skipped: Vec<String>,
+    /// The node offered `spool` and this is the newest time in what it
+    /// sent: the next `spoolfetch` asks from here.
+    pub spooled_until: Option<u64>,
 }
 
 /// A multi-line reply, or how large it was when it was too large to keep.
@@ -139,8 +163,9 @@ pub struct Dial {
 }
 
 struct Conn {
-    r: BufReader<tokio::net::tcp::OwnedReadHalf>,
-    w: tokio::net::tcp::OwnedWriteHalf,
+    io: BufReader<BoxIo>,
+    /// The transport command, when there is one.
+    child: Option<Running>,
     deadline: Instant,
     idle: Option<Duration>,
     peer: String,
@@ -148,6 +173,9 @@ struct Conn {
     /// (given back when the session ends).
     held: usize,
     room: Option<SemaphorePermit<'static>>,
+    /// TLS has just started: under TLS 1.3 a node that refuses this
+    /// master's certificate says so only when the first reply is read.
+    tls_unproven: bool,
 }
 
 impl Conn {
@@ -174,20 +202,20 @@ impl Conn {
         let mut buf = Vec::new();
         let read = async {
             loop {
-                let chunk = self.r.fill_buf().await.map_err(Failure::Io)?;
+                let chunk = self.io.fill_buf().await.map_err(Failure::Io)?;
                 if chunk.is_empty() {
                     return Err(Failure::Closed);
                 }
                 match chunk.iter().position(|b| *b == b'\n') {
                     Some(i) => {
                         buf.extend_from_slice(&chunk[..i]);
-                        self.r.consume(i + 1);
+                        self.io.consume(i + 1);
                         return Ok(());
                     }
                     None => {
                         let n = chunk.len();
                         buf.extend_from_slice(chunk);
-                        self.r.consume(n);
+                        self.io.consume(n);
                         if buf.len() > MAX_LINE {
                             return Err(Failure::LineTooLong);
                         }
@@ -196,9 +224,15 @@ impl Conn {
             }
         };
         match tokio::time::timeout_at(until, read).await {
+            Ok(Err(f)) if self.tls_unproven && matches!(f, Failure::Io(_) | Failure::Closed) => {
+                return Err(self.fail(Failure::Tls(format!(
+                    "the node ended the session right after the handshake (it refused this master's certificate?): {f}"
+                ))));
+            }
             Ok(r) => r.map_err(|f| self.fail(f))?,
             Err(_) => return Err(self.fail(late)),
         }
+        self.tls_unproven = false;
         if buf.ends_with(b"\r") {
             buf.pop();
         }
@@ -208,7 +242,13 @@ impl Conn {
     async fn send(&mut self, cmd: &str) -> Result<(), PollError> {
         let line = format!("{cmd}\n");
         let (until, late) = self.next_deadline(Failure::SendTimeout);
-        let write = self.w.write_all(line.as_bytes());
+        // One write per command: under TLS, one record, which is what
+        // Munin's node reads as one command.
+        let io = self.io.get_mut();
+        let write = async {
+            io.write_all(line.as_bytes()).await?;
+            io.flush().await
+        };
         match tokio::time::timeout_at(until, write).await {
             Ok(r) => r.map_err(|e| self.fail(Failure::Io(e))),
             Err(_) => Err(self.fail(late)),
@@ -238,6 +278,17 @@ impl Conn {
     /// [`MAX_HOST`], the rest is read and dropped, so the session stays in
     /// step for the next plugin and memory never follows the node.
     async fn dot(&mut self, cmd: &str) -> Result<Answer, PollError> {
+        self.dot_within(cmd, MAX_REPLY, MAX_LINES, MAX_HOST).await
+    }
+
+    /// [`Conn::dot`] under other limits (a spooled answer is larger).
+    async fn dot_within(
+        &mut self,
+        cmd: &str,
+        max_reply: usize,
+        max_lines: usize,
+        max_host: usize,
+    ) -> Result<Answer, PollError> {
         self.send(cmd).await?;
         let mut lines = Vec::new();
         let (mut bytes, mut count, mut over) = (0usize, 0usize, false);
@@ -251,7 +302,7 @@ impl Conn {
             if over {
                 continue;
             }
-            if bytes > MAX_REPLY || count > MAX_LINES || self.held + bytes > MAX_HOST {
+            if bytes > max_reply || count > max_lines || self.held + bytes > max_host {
                 over = true;
                 lines = Vec::new();
                 continue;
@@ -296,43 +347,127 @@ async fn connect(addr: &str, local: Option<std::net::IpAddr>) -> std::io::Result
     socket.connect(remote).await
 }
 
-/// Polls `host` under `dial`'s deadlines.
-pub async fn poll(host: &Host, dial: &Dial) -> Result<HostReply, PollError> {
-    let (connect_in, total) = (dial.connect, dial.total);
-    let peer = format!("{} ({}:{})", host.name, host.address, host.port);
-    let deadline = Instant::now() + total;
-    let addr = format!("{}:{}", host.address, host.port);
-    let fail = |failure| PollError {
+/// Opens the way to `host`: a TCP connection, or its address's command.
+async fn open(host: &Host, dial: &Dial, peer: &str) -> Result<(BoxIo, Option<Running>), Failure> {
+    let transport = match &host.transport {
+        Some(t) => t.clone(),
+        None => Transport::parse(
+            &host.address,
+            host.port,
+            (transport::SSH_COMMAND, transport::SSH_OPTIONS),
+        )
+        .map_err(Failure::Address)?,
+    };
+    match transport {
+        Transport::Tcp { host, port } => {
+            let addr = format!("{host}:{port}");
+            let stream =
+                tokio::time::timeout(dial.connect.min(dial.total), connect(&addr, dial.local))
+                    .await
+                    .map_err(|_| Failure::ConnectTimeout(dial.connect))?
+                    .map_err(Failure::Connect)?;
+            let _ = stream.set_nodelay(true);
+            Ok((Box::new(stream), None))
+        }
+        Transport::Command { line } => {
+            let (io, child) = transport::spawn(&line, peer).map_err(Failure::Spawn)?;
+            Ok((io, Some(child)))
+        }
+    }
+}
+
+/// The node's name in a greeting line, as munin-update finds it: a `#`,
+/// then `munin` or `lrrd`, `node` or `client`, ` at ` and the name.
+fn greeting_name(line: &str) -> Option<&str> {
+    let hash = line.find('#')?;
+    let lower = line[hash..].to_ascii_lowercase();
+    [
+        "munin node at ",
+        "munin client at ",
+        "lrrd node at ",
+        "lrrd client at ",
+    ]
+    .iter()
+    .filter_map(|p| lower.find(p).map(|i| hash + i + p.len()))
+    .min()
+    .and_then(|at| line[at..].split(char::is_whitespace).next())
+    .filter(|name| !name.is_empty())
+}
+
+/// Polls `host` under `dial`'s deadlines; `tls` is the host's TLS
+/// context, loaded, when its `tls` is not `disabled`.
+///
+/// A node that offers `spool` (munin-async) is asked for everything
+/// since `spool_since` with one `spoolfetch`, as munin-update asks, and
+/// nothing else.
+pub async fn poll(
+    host: &Host,
+    dial: &Dial,
+    tls: Option<&crate::tls::Context>,
+    spool_since: u64,
+) -> Result<HostReply, PollError> {
+    let peer = match &host.transport {
+        Some(Transport::Command { .. }) => format!("{} ({})", host.name, host.address),
+        _ => format!("{} ({}:{})", host.name, host.address, host.port),
+    };
+    let deadline = Instant::now() + dial.total;
+    let (io, child) = open(host, dial, &peer).await.map_err(|failure| PollError {
         peer: peer.clone(),
         failure,
-    };
-    let stream = tokio::time::timeout(connect_in.min(total), connect(&addr, dial.local))
-        .await
-        .map_err(|_| fail(Failure::ConnectTimeout(connect_in)))?
-        .map_err(|e| fail(Failure::Connect(e)))?;
-    let _ = stream.set_nodelay(true);
-    let (r, w) = stream.into_split();
+    })?;
     let mut c = Conn {
-        r: BufReader::new(r),
-        w,
+        io: BufReader::new(io),
+        child,
         deadline,
         idle: dial.idle,
         peer,
         held: 0,
         room: None,
+        tls_unproven: false,
     };
-    let banner = c.line().await?;
-    let node_name = banner
-        .strip_prefix("# munin node at ")
-        .ok_or_else(|| c.fail(Failure::NotMunin(banner.clone())))?
-        .trim()
-        .to_string();
+    let mut node_name = None;
+    // Over a command, an ssh login may print a motd first: munin-update
+    // skips such lines. Over TCP the first line must be the greeting, so
+    // that a port that is no node fails at once, not at the deadline.
+    let skippable = if c.child.is_some() {
+        MAX_GREETING_LINES
+    } else {
+        1
+    };
+    for _ in 0..skippable {
+        let line = c.line().await?;
+        if line.is_empty() {
+            return Err(c.fail(Failure::NotMunin(line)));
+        }
+        if let Some(name) = greeting_name(&line) {
+            node_name = Some(name.to_string());
+            break;
+        }
+        if c.child.is_none() {
+            return Err(c.fail(Failure::NotMunin(line)));
+        }
+    }
+    let node_name = node_name.ok_or_else(|| {
+        c.fail(Failure::NotMunin(format!(
+            "no greeting in its first {MAX_GREETING_LINES} lines"
+        )))
+    })?;
+    if host.tls.mode != Mode::Disabled {
+        start_tls(&mut c, host, tls).await?;
+    }
     c.send("cap multigraph dirtyconfig").await?;
     let caps_line = c.line().await?;
     let caps: Vec<String> = caps_line
         .strip_prefix("cap ")
         .map(|s| s.split_whitespace().map(str::to_string).collect())
         .unwrap_or_default();
+    if caps.iter().any(|c| c == "spool") {
+        let mut out = spoolfetch(&mut c, spool_since).await?;
+        out.node_name = node_name;
+        out.caps = caps;
+        finish(c, host).await;
+        return Ok(out);
+    }
     let list_name = if host.use_node_name {
         node_name.clone()
     } else {
@@ -343,8 +478,7 @@ pub async fn poll(host: &Host, dial: &Dial) -> Result<HostReply, PollError> {
     let mut out = HostReply {
         node_name,
         caps,
-        plugins: Vec::new(),
-        skipped: Vec::new(),
+        ..HostReply::default()
     };
     let mut taken = std::collections::HashSet::new();
     for plugin in listed.split_whitespace() {
@@ -386,8 +520,126 @@ pub async fn poll(host: &Host, dial: &Dial) -> Result<HostReply, PollError> {
         }
         out.plugins.push((stored, parsed));
     }
-    let _ = c.send("quit").await;
+    finish(c, host).await;
     Ok(out)
+}
+
+/// `quit` (munin-update's own words, with the space), and the transport
+/// command's end.
+async fn finish(mut c: Conn, host: &Host) {
+    let _ = c.send("quit ").await;
+    if let Some(child) = c.child.take() {
+        drop(c);
+        if let Some(status) = child.finish().await
+            && !status.success()
+        {
+            tracing::debug!("{}: the transport command ended with {status}", host.name);
+        }
+    }
+}
+
+/// `spoolfetch SINCE`: one answer of multigraph sections, each value with
+/// its time; each section is filed under its plugin (the name before the
+/// first dot), as if that plugin had answered config and fetch.
+async fn spoolfetch(c: &mut Conn, since: u64) -> Result<HostReply, PollError> {
+    let lines = match c
+        .dot_within(
+            &format!("spoolfetch {since}"),
+            MAX_SPOOL,
+            MAX_SPOOL_LINES,
+            MAX_SPOOL,
+        )
+        .await?
+    {
+        Answer::Lines(l) => l,
+        Answer::TooLarge { bytes, lines } => {
+            return Err(c.fail(Failure::Spool(format!(
+                "its spoolfetch answer was {bytes} bytes in {lines} lines, over {} MiB:                  give munin-asyncd a shorter --interval",
+                MAX_SPOOL >> 20
+            ))));
+        }
+    };
+    let parsed = reply::parse("spool", &lines);
+    drop(lines);
+    let mut out = HostReply::default();
+    out.skipped.extend(parsed.problems);
+    let mut newest: Option<u64> = None;
+    let mut taken = std::collections::HashSet::new();
+    for service in parsed.services {
+        newest = service
+            .values
+            .iter()
+            .filter_map(|v| v.time)
+            .chain(newest)
+            .max();
+        let root = service.name.split('.').next().unwrap_or_default();
+        let stored = stored_name(root);
+        if let Err(e) = layout::service_part(&stored) {
+            out.skipped
+                .push(format!("spooled plugin {root:?} skipped: {e}"));
+            continue;
+        }
+        match out.plugins.iter_mut().find(|(p, _)| *p == stored) {
+            Some((_, p)) => p.services.push(service),
+            None => {
+                taken.insert(stored.clone());
+                out.plugins.push((
+                    stored,
+                    Parsed {
+                        services: vec![service],
+                        problems: Vec::new(),
+                    },
+                ));
+            }
+        }
+    }
+    out.spooled_until = newest.filter(|n| *n > since);
+    Ok(out)
+}
+
+/// `STARTTLS`, as munin-update sends it: `TLS OK` makes this side the
+/// TLS client, `TLS MAYBE` the server. Any other answer is no TLS: the
+/// session goes on in plain text under `tls auto`, and ends under
+/// `enabled` and `paranoid`.
+async fn start_tls(
+    c: &mut Conn,
+    host: &Host,
+    tls: Option<&crate::tls::Context>,
+) -> Result<(), PollError> {
+    let ctx = tls.ok_or_else(|| c.fail(Failure::Tls("no TLS settings loaded".into())))?;
+    c.send("STARTTLS").await?;
+    let answer = c.line().await?;
+    let side = if answer.starts_with("TLS OK") {
+        Side::Client
+    } else if answer.to_ascii_uppercase().starts_with("TLS MAYBE") {
+        Side::Server
+    } else if host.tls.mode.required() {
+        return Err(c.fail(Failure::Tls(format!(
+            "the node answered STARTTLS with {answer:?}"
+        ))));
+    } else {
+        tracing::info!(
+            "{}: no TLS (the node answered STARTTLS with {answer:?}); going on in plain text (tls auto)",
+            c.peer
+        );
+        return Ok(());
+    };
+    let placeholder: BoxIo = Box::new(tokio::io::join(tokio::io::empty(), tokio::io::sink()));
+    let reader = std::mem::replace(&mut c.io, BufReader::new(placeholder));
+    let ahead = reader.buffer().to_vec();
+    let name = match &host.transport {
+        Some(Transport::Tcp { host, .. }) => host.as_str(),
+        _ => host.name.as_str(),
+    };
+    let (until, late) = c.next_deadline(Failure::ReplyTimeout);
+    let secured =
+        tokio::time::timeout_at(until, ctx.secure(reader.into_inner(), ahead, side, name))
+            .await
+            .map_err(|_| c.fail(late))?
+            .map_err(|e| c.fail(Failure::Tls(e.to_string())))?;
+    c.io = BufReader::new(secured);
+    c.tls_unproven = true;
+    Ok(())
 }
 
 fn too_large(plugin: &str, cmd: &str, bytes: usize, lines: usize) -> String {

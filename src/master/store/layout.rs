@@ -112,19 +112,8 @@ mod tests {
 
     fn host() -> Host {
         Host {
-            groups: vec!["a".into(), "b".into()],
-            name: "h.example".into(),
             address: "x".into(),
-            port: 4949,
-            use_node_name: false,
-            update: true,
-            update_rate: None,
-            overrides: vec![],
-            settings: vec![],
-            origin: String::new(),
-            local_address: None,
-            inherited: Vec::new(),
-            unpollable: None,
+            ..Host::new(vec!["a".into(), "b".into()], "h.example")
         }
     }
 

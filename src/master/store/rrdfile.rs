@@ -85,7 +85,12 @@ pub fn store(f: &FieldPlan, step: u64, now: u64) -> Result<Outcome, String> {
         }
         false
     } else {
-        let first = f.value.as_ref().and_then(|(t, _)| *t).unwrap_or(now);
+        let first = f
+            .earlier
+            .first()
+            .map(|(t, _)| *t)
+            .or_else(|| f.value.as_ref().and_then(|(t, _)| *t))
+            .unwrap_or(now);
         create_file(f, step, first.saturating_sub(step)).map_err(|e| fail("cannot create", &e))?;
         true
     };
@@ -97,14 +102,29 @@ pub fn store(f: &FieldPlan, step: u64, now: u64) -> Result<Outcome, String> {
     let Some((time, text)) = &f.value else {
         return Ok(outcome);
     };
-    let datum = datum(text).ok_or_else(|| fail("not a value", text))?;
-    let at = UNIX_EPOCH + Duration::from_secs(time.unwrap_or(now));
+    // Spooled values first, oldest first; one that is not a value is
+    // skipped rather than costing the others.
+    let mut points: Vec<(u64, [Datum; 1])> = f
+        .earlier
+        .iter()
+        .filter_map(|(t, v)| datum(v).map(|d| (*t, [d])))
+        .collect();
+    points.push((
+        time.unwrap_or(now),
+        [datum(text).ok_or_else(|| fail("not a value", text))?],
+    ));
+    let batch: Vec<(BatchTime, &[Datum])> = points
+        .iter()
+        .map(|(t, d)| {
+            let at = UNIX_EPOCH + Duration::from_secs(*t);
+            (BatchTime::Timestamp(at), &d[..])
+        })
+        .collect();
     let opts = update::Options {
         // A second poll in the same second is dropped, not an error.
         skip_past_updates: true,
     };
-    update::update_all(&f.path, opts, &[(BatchTime::Timestamp(at), &[datum][..])])
-        .map_err(|e| fail("cannot update", &e))?;
+    update::update_all(&f.path, opts, &batch).map_err(|e| fail("cannot update", &e))?;
     outcome.updated = true;
     Ok(outcome)
 }

@@ -76,6 +76,8 @@ impl Sinks {
             .map(|f| {
                 self.cached.is_some()
                     && f.value.is_some()
+                    // Spooled points go in one librrd batch.
+                    && f.earlier.is_empty()
                     && f.path.to_str().is_some_and(rrdcached::can_name)
                     && f.path.exists()
             })
