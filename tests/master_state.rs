@@ -4,6 +4,7 @@
 //! any moment leaving every RRD and state file whole.
 
 use std::io::Write;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -150,6 +151,9 @@ fn a_run_killed_at_any_moment_leaves_whole_files() {
             .arg(&conf)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            // Its own group, so that the test can tell when its store
+            // workers are gone too.
+            .process_group(0)
             .spawn()
             .unwrap();
         std::thread::sleep(Duration::from_millis(5 + (i * 37) % 150));
@@ -158,6 +162,18 @@ fn a_run_killed_at_any_moment_leaves_whole_files() {
             killed += 1;
         }
         let _ = child.wait();
+        // A worker of the killed run finishes the file in hand (its stdin
+        // closed) and exits; until then it holds that file's lock, which
+        // rrdtool would report as "could not lock RRD".
+        let group = nix::unistd::Pid::from_raw(child.id() as i32);
+        let end = Instant::now() + Duration::from_secs(30);
+        while nix::sys::signal::killpg(group, None).is_ok() {
+            assert!(
+                Instant::now() < end,
+                "the killed run's workers did not exit"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
         // Every file under its real name is whole: state parses, RRDs open.
         if state.join("values.json").exists() {
             json(&state.join("values.json"));

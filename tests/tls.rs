@@ -181,3 +181,81 @@ fn issue17_a_paranoid_node_refuses_plain_text_and_strangers() {
     );
     assert!(printed.lines().count() > 20, "{printed}");
 }
+
+#[test]
+fn issue17_sighup_rereads_the_certificates() {
+    if !have_openssl() {
+        return;
+    }
+    let pki = pki();
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = certs::ca(other_dir.path(), "Other CA");
+    let renewed = other.issue("munin-fixture.local");
+    // The node's key and certificate at a path the test replaces.
+    let live = pki.ca.dir.join("live.pem");
+    std::fs::copy(&pki.node, &live).unwrap();
+    let (plugins, conf) = node_fixture();
+    let node = OurNode::start(
+        &format!(
+            "allow ^127\\.0\\.0\\.1$\n{}",
+            certs::paranoid_lines(&pki.ca, &live)
+        ),
+        &plugins,
+        &conf,
+    );
+    let work = tempfile::tempdir().unwrap();
+    let master = |trust: &Path| {
+        format!(
+            "tls paranoid\ntls_verify_certificate yes\ntls_private_key {0}\ntls_certificate {0}\ntls_ca_certificate {1}\n",
+            pki.master.display(),
+            trust.display()
+        )
+    };
+    let polled = |trust: &Path| {
+        let out = poll(&master_conf(work.path(), node.addr.port(), &master(trust)));
+        String::from_utf8_lossy(&out.stdout).contains("fx_gauge-temp-g.rrd\t")
+    };
+    assert!(polled(&pki.ca.cert()), "{}", node.log());
+    assert!(
+        !polled(&other.cert()),
+        "the node's certificate is not the other CA's yet"
+    );
+
+    std::fs::copy(&renewed, &live).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(node.pid() as i32),
+        nix::sys::signal::Signal::SIGHUP,
+    )
+    .unwrap();
+    assert!(
+        node.wait_for_log(
+            "TLS keys and certificates reloaded",
+            Duration::from_secs(30)
+        ),
+        "{}",
+        node.log()
+    );
+    assert!(
+        polled(&other.cert()),
+        "the renewed certificate is served: {}",
+        node.log()
+    );
+    assert!(!polled(&pki.ca.cert()), "the old one is not");
+
+    // A broken file on reload keeps the certificate in service.
+    std::fs::write(&live, "not a key\n").unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(node.pid() as i32),
+        nix::sys::signal::Signal::SIGHUP,
+    )
+    .unwrap();
+    assert!(
+        node.wait_for_log(
+            "TLS reload failed, keeping the current keys",
+            Duration::from_secs(30)
+        ),
+        "{}",
+        node.log()
+    );
+    assert!(polled(&other.cert()), "{}", node.log());
+}

@@ -50,7 +50,7 @@ pub fn fetch(dir: &Path, since: u64, out: &mut dyn Write) -> std::io::Result<()>
             let file = Flock::lock(file, FlockArg::LockShared).map_err(|(_, e)| {
                 std::io::Error::other(format!("{}: flock: {e}", f.path.display()))
             })?;
-            if send_file(BufReader::new(&*file), since, out)? {
+            if records_after(BufReader::new(&*file), since, out)? {
                 sent += 1;
                 if sent >= FILES_PER_PLUGIN {
                     break;
@@ -61,8 +61,13 @@ pub fn fetch(dir: &Path, since: u64, out: &mut dyn Write) -> std::io::Result<()>
     Ok(())
 }
 
-/// One file's records after `since`; whether it had any.
-fn send_file(mut r: impl BufRead, since: u64, out: &mut dyn Write) -> std::io::Result<bool> {
+/// One file's records after `since`, as `spoolfetch` sends them;
+/// whether it had any.
+pub fn records_after(
+    mut r: impl BufRead,
+    since: u64,
+    out: &mut dyn Write,
+) -> std::io::Result<bool> {
     let mut line = Vec::new();
     let mut epoch = None;
     while next_line(&mut r, &mut line)? {
@@ -196,7 +201,7 @@ mod tests {
             "y".repeat(MAX_LINE + 10)
         );
         let mut out = Vec::new();
-        assert!(send_file(text.as_bytes(), 0, &mut out).unwrap());
+        assert!(records_after(text.as_bytes(), 0, &mut out).unwrap());
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "multigraph p\nx.value 5:1\n"

@@ -378,7 +378,7 @@ async fn open(host: &Host, dial: &Dial, peer: &str) -> Result<(BoxIo, Option<Run
 
 /// The node's name in a greeting line, as munin-update finds it: a `#`,
 /// then `munin` or `lrrd`, `node` or `client`, ` at ` and the name.
-fn greeting_name(line: &str) -> Option<&str> {
+pub fn greeting_name(line: &str) -> Option<&str> {
     let hash = line.find('#')?;
     let lower = line[hash..].to_ascii_lowercase();
     [
