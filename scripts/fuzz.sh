@@ -26,10 +26,16 @@ if [ ! -f tls/node.pem ]; then
         -addext basicConstraints=critical,CA:FALSE >/dev/null 2>&1
     cat tls/key.pem tls/cert.pem > tls/node.pem
 fi
-targets=${*:-$(cargo +nightly fuzz list)}
-for t in $targets; do
-    cargo +nightly fuzz build --release "$t" >/dev/null 2>&1 || cargo +nightly fuzz build --release "$t"
-done
+if [ $# -gt 0 ]; then
+    targets=$*
+    for t in $targets; do
+        cargo +nightly fuzz build --release "$t" >/dev/null 2>&1 || cargo +nightly fuzz build --release "$t"
+    done
+else
+    targets=$(cargo +nightly fuzz list)
+    # One build of them all: shared dependencies are built once.
+    cargo +nightly fuzz build --release >/dev/null 2>&1 || cargo +nightly fuzz build --release
+fi
 mkdir -p logs
 run() {
     t=$1

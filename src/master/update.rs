@@ -269,13 +269,13 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
         errors.extend(sent.error);
     }
     if opts.write {
-        // A spooling host asks from its newest stored time next run, once
-        // what it sent is stored (as munin-update moves it).
+        // A spooling host asks from the newest time it sent next run, as
+        // munin-update moves it: a field that could not be stored is named
+        // in the errors, and is not asked for again and again.
         let mut moved = false;
         for r in &results {
             if let Ok(p) = &r.plan
                 && let Some(until) = p.spooled_until
-                && r.store_errors.is_empty()
             {
                 spool.insert(state::host_key(&r.host), until);
                 moved = true;

@@ -103,18 +103,30 @@ fn next_line<R: BufRead>(r: &mut R, line: &mut Vec<u8>) -> std::io::Result<bool>
         line.clear();
         let n = std::io::Read::take(&mut *r, MAX_LINE as u64 + 1).read_until(b'\n', line)?;
         if n == 0 || line.last() != Some(&b'\n') {
-            if n > MAX_LINE {
-                // Too long: skip to its end and go on.
-                let mut rest = Vec::new();
-                r.read_until(b'\n', &mut rest)?;
-                if rest.last() == Some(&b'\n') {
-                    continue;
-                }
+            if n > MAX_LINE && skip_line(r)? {
+                continue;
             }
             return Ok(false);
         }
         line.pop();
         return Ok(true);
+    }
+}
+
+/// Reads past the rest of a line without keeping it; whether it ended
+/// (else the file did).
+fn skip_line<R: BufRead>(r: &mut R) -> std::io::Result<bool> {
+    loop {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(false);
+        }
+        if let Some(i) = buf.iter().position(|b| *b == b'\n') {
+            r.consume(i + 1);
+            return Ok(true);
+        }
+        let n = buf.len();
+        r.consume(n);
     }
 }
 

@@ -46,12 +46,23 @@ struct Session {
 
 impl Session {
     fn open(opts: &Options) -> Result<(Session, String), String> {
-        let addr = std::net::ToSocketAddrs::to_socket_addrs(&opts.node)
+        // `localhost` is ::1 first on most systems; a node may listen on
+        // 127.0.0.1 only: every address is tried.
+        let addrs: Vec<_> = std::net::ToSocketAddrs::to_socket_addrs(&opts.node)
             .map_err(|e| format!("{}: {e}", opts.node))?
-            .next()
-            .ok_or_else(|| format!("{}: no address", opts.node))?;
-        let s = TcpStream::connect_timeout(&addr, opts.timeout)
-            .map_err(|e| format!("{}: {e}", opts.node))?;
+            .collect();
+        let mut last = format!("{}: no address", opts.node);
+        let mut connected = None;
+        for addr in addrs {
+            match TcpStream::connect_timeout(&addr, opts.timeout) {
+                Ok(s) => {
+                    connected = Some(s);
+                    break;
+                }
+                Err(e) => last = format!("{} ({addr}): {e}", opts.node),
+            }
+        }
+        let s = connected.ok_or(last)?;
         s.set_read_timeout(Some(opts.timeout)).ok();
         s.set_write_timeout(Some(opts.timeout)).ok();
         let w = s.try_clone().map_err(|e| e.to_string())?;

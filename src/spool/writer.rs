@@ -48,9 +48,11 @@ impl Writer {
                 .filter(|n| *n > 0)
         };
         let size = interval_size
+            .filter(|n| *n > 0)
             .or_else(|| from_meta("interval_size"))
             .unwrap_or(DEFAULT_INTERVAL);
         let keep = interval_keep
+            .filter(|n| *n > 0)
             .or_else(|| from_meta("interval_keep"))
             .unwrap_or(DEFAULT_KEEP);
         for (k, v) in [
@@ -85,7 +87,8 @@ impl Writer {
     pub fn append(&self, when: u64, plugin: &str, rows: &[String]) -> std::io::Result<()> {
         let mut record = format!("timestamp {when}\n");
         if !rows.first().is_some_and(|r| r.starts_with("multigraph")) {
-            record.push_str(&format!("multigraph {plugin}\n"));
+            // The file name's form, as munin-async writes it.
+            record.push_str(&format!("multigraph {}\n", sanitise(plugin)));
         }
         for row in rows {
             if row.is_empty() || row == "." || row.contains('\n') {

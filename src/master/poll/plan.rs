@@ -67,6 +67,8 @@ pub struct HostPlan {
     pub config: HostConfig,
     /// From a spooled answer: its newest time (see `HostReply`).
     pub spooled_until: Option<u64>,
+    /// From a spooled answer: `config` holds only the plugins in it.
+    pub from_spool: bool,
 }
 
 /// Plans `reply` of `host` under `dbdir`.
@@ -74,6 +76,7 @@ pub fn plan(dbdir: &Path, host: &Host, mut reply: HostReply) -> HostPlan {
     let mut out = HostPlan {
         skipped: reply.skipped.len(),
         spooled_until: reply.spooled_until,
+        from_spool: reply.from_spool,
         ..HostPlan::default()
     };
     out.problems.append(&mut reply.skipped);
@@ -95,6 +98,12 @@ pub fn plan(dbdir: &Path, host: &Host, mut reply: HostReply) -> HostPlan {
     for (plugin, parsed) in reply.plugins {
         out.problems.extend(parsed.problems);
         for s in parsed.services {
+            // Each field's values, found in one pass over them.
+            let mut by_field: std::collections::HashMap<&str, Vec<&super::reply::Value>> =
+                std::collections::HashMap::new();
+            for v in &s.values {
+                by_field.entry(v.field.as_str()).or_default().push(v);
+            }
             for f in &s.fields {
                 let ds = match f.attr("type").map(DsType::parse) {
                     None => DsType::Gauge,
@@ -116,7 +125,8 @@ pub fn plan(dbdir: &Path, host: &Host, mut reply: HostReply) -> HostPlan {
                         continue;
                     }
                 };
-                let (earlier, value) = values_of(&s.values, &f.name);
+                let (earlier, value) =
+                    values_of(by_field.get(f.name.as_str()).map_or(&[][..], |v| &v[..]));
                 out.fields.push(FieldPlan {
                     plugin: plugin.clone(),
                     service: s.name.clone(),
@@ -140,8 +150,8 @@ type Last = Option<(Option<u64>, String)>;
 
 /// A field's last value, and the timed values before it in time order
 /// (later duplicates of a time dropped): what a spooled answer holds.
-fn values_of(values: &[super::reply::Value], field: &str) -> (Vec<(u64, String)>, Last) {
-    let mut mine = values.iter().filter(|v| v.field == field);
+fn values_of(mine: &[&super::reply::Value]) -> (Vec<(u64, String)>, Last) {
+    let mut mine = mine.iter();
     let Some(last) = mine.next_back() else {
         return (Vec::new(), None);
     };
@@ -169,26 +179,24 @@ mod spooled {
 
     #[test]
     fn many_values_of_a_field_go_in_time_order() {
-        let (earlier, last) = values_of(
-            &[
-                v(Some(30), "3"),
-                v(Some(10), "1"),
-                v(Some(10), "9"),
-                v(Some(20), "2"),
-                v(Some(40), "4"),
-            ],
-            "a",
-        );
+        let all = [
+            v(Some(30), "3"),
+            v(Some(10), "1"),
+            v(Some(10), "9"),
+            v(Some(20), "2"),
+            v(Some(40), "4"),
+        ];
+        let (earlier, last) = values_of(&all.iter().collect::<Vec<_>>());
         assert_eq!(
             earlier,
             vec![(10, "1".into()), (20, "2".into()), (30, "3".into())]
         );
         assert_eq!(last, Some((Some(40), "4".into())));
         assert_eq!(
-            values_of(&[v(None, "5")], "a"),
+            values_of(&[&v(None, "5")]),
             (vec![], Some((None, "5".into())))
         );
-        assert_eq!(values_of(&[], "a"), (vec![], None));
+        assert_eq!(values_of(&[]), (vec![], None));
     }
 }
 

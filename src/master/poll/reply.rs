@@ -46,21 +46,6 @@ pub struct Service {
     pub own_limits: bool,
 }
 
-impl Service {
-    fn field_mut(&mut self, name: &str) -> &mut Field {
-        match self.fields.iter().position(|f| f.name == name) {
-            Some(i) => &mut self.fields[i],
-            None => {
-                self.fields.push(Field {
-                    name: name.to_string(),
-                    attrs: Vec::new(),
-                });
-                self.fields.last_mut().expect("just pushed")
-            }
-        }
-    }
-}
-
 /// Services parsed from a reply, and the lines that made no sense.
 #[derive(Debug, Default)]
 pub struct Parsed {
@@ -93,13 +78,19 @@ impl Parsed {
 pub fn parse(plugin: &str, lines: &[String]) -> Parsed {
     let mut out = Parsed::default();
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    // (service, field) → the field's place: a reply of a million fields
+    // costs a million look-ups, not a million searches.
+    let mut fields: std::collections::HashMap<(usize, String), usize> =
+        std::collections::HashMap::new();
     let mut current: Option<usize> = None;
+    let mut unnamed = 0usize;
     for (i, line) in lines.iter().enumerate() {
         let line = line.trim_end();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let bad = |why: &str| format!("{plugin}, reply line {}: {why}: {line:?}", i + 1);
+        let shown: String = line.chars().take(200).collect();
+        let bad = |why: &str| format!("{plugin}, reply line {}: {why}: {shown:?}", i + 1);
         if let Some(name) = line.strip_prefix("multigraph ") {
             let name = name.trim();
             if name.is_empty() || name.contains(char::is_whitespace) {
@@ -121,8 +112,8 @@ pub fn parse(plugin: &str, lines: &[String]) -> Parsed {
             continue;
         };
         let value = value.trim();
-        let service = match current {
-            Some(at) => &mut out.services[at],
+        let at = match current {
+            Some(at) => at,
             None => {
                 let at = *index.entry(plugin.to_string()).or_insert_with(|| {
                     out.services.push(Service {
@@ -132,9 +123,10 @@ pub fn parse(plugin: &str, lines: &[String]) -> Parsed {
                     out.services.len() - 1
                 });
                 current = Some(at);
-                &mut out.services[at]
+                at
             }
         };
+        let service = &mut out.services[at];
         match key.split_once('.') {
             None => set(&mut service.graph, key, value),
             Some((field, "value")) if !field.is_empty() => match parse_value(value) {
@@ -146,13 +138,32 @@ pub fn parse(plugin: &str, lines: &[String]) -> Parsed {
                 None => out.problems.push(bad("not a value")),
             },
             Some((field, attr)) if !field.is_empty() && !attr.is_empty() => {
-                set(&mut service.field_mut(field).attrs, attr, value);
+                let f = *fields.entry((at, field.to_string())).or_insert_with(|| {
+                    service.fields.push(Field {
+                        name: field.to_string(),
+                        attrs: Vec::new(),
+                    });
+                    service.fields.len() - 1
+                });
+                set(&mut service.fields[f].attrs, attr, value);
             }
             _ => out.problems.push(bad("not field.attribute")),
         }
+        if out.problems.len() > MAX_PROBLEMS {
+            out.problems.pop();
+            unnamed += 1;
+        }
+    }
+    if unnamed > 0 {
+        out.problems.push(format!(
+            "{plugin}: {unnamed} more reply lines that made no sense, not listed"
+        ));
     }
     out
 }
+
+/// Bad lines described per reply; the rest are counted.
+const MAX_PROBLEMS: usize = 100;
 
 /// Sets `key` in `attrs`: in its first place if it is there, else at the
 /// end.

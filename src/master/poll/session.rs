@@ -123,6 +123,9 @@ pub struct HostReply {
     /// The node offered `spool` and this is the newest time in what it
     /// sent: the next `spoolfetch` asks from here.
     pub spooled_until: Option<u64>,
+    /// The answer came from `spoolfetch`: it holds only the plugins with
+    /// new records, so the others' saved config stays.
+    pub from_spool: bool,
 }
 
 /// A multi-line reply, or how large it was when it was too large to keep.
@@ -561,10 +564,12 @@ async fn spoolfetch(c: &mut Conn, since: u64) -> Result<HostReply, PollError> {
     };
     let parsed = reply::parse("spool", &lines);
     drop(lines);
-    let mut out = HostReply::default();
+    let mut out = HostReply {
+        from_spool: true,
+        ..HostReply::default()
+    };
     out.skipped.extend(parsed.problems);
     let mut newest: Option<u64> = None;
-    let mut taken = std::collections::HashSet::new();
     for service in parsed.services {
         newest = service
             .values
@@ -582,7 +587,6 @@ async fn spoolfetch(c: &mut Conn, since: u64) -> Result<HostReply, PollError> {
         match out.plugins.iter_mut().find(|(p, _)| *p == stored) {
             Some((_, p)) => p.services.push(service),
             None => {
-                taken.insert(stored.clone());
                 out.plugins.push((
                     stored,
                     Parsed {

@@ -85,7 +85,16 @@ pub async fn keep(
             .await
             .expect("reading a file does not panic");
         let old = old.unwrap_or_default();
-        let changed = state::changed(&old, &p.config);
+        // A spooled answer holds the plugins with new records only (none
+        // when nothing is new): the others keep their saved config.
+        let config = if p.from_spool {
+            let mut merged = old.clone();
+            merged.plugins.extend(p.config.plugins.clone());
+            merged
+        } else {
+            p.config.clone()
+        };
+        let changed = state::changed(&old, &config);
         let mut fields = p.fields.clone();
         // Only a plugin whose config changed can need its files tuned.
         for f in &mut fields {
@@ -99,8 +108,7 @@ pub async fn keep(
         result.rrd_times = stored.rrd_times;
         result.cached = stored.cached;
         result.carbon_dropped = stored.carbon_dropped;
-        if state::differs(&old, &p.config) {
-            let config = p.config.clone();
+        if state::differs(&old, &config) {
             let saved = tokio::task::spawn_blocking(move || state::save(&path, &config))
                 .await
                 .unwrap_or_else(|e| Err(e.to_string()));

@@ -76,8 +76,6 @@ impl Sinks {
             .map(|f| {
                 self.cached.is_some()
                     && f.value.is_some()
-                    // Spooled points go in one librrd batch.
-                    && f.earlier.is_empty()
                     && f.path.to_str().is_some_and(rrdcached::can_name)
                     && f.path.exists()
             })
@@ -91,6 +89,18 @@ impl Sinks {
                 let Some((time, text)) = &f.value else {
                     continue;
                 };
+                // Spooled points first, oldest first, each its own update
+                // (rrdcached applies them in order).
+                for (t, v) in &f.earlier {
+                    if let Some(value) = rrdfile::value_text(v) {
+                        updates.push(Update {
+                            file: f.path.to_string_lossy().into_owned(),
+                            time: *t,
+                            value,
+                        });
+                        index.push(i);
+                    }
+                }
                 match rrdfile::value_text(text) {
                     Some(value) => {
                         updates.push(Update {
