@@ -13,7 +13,9 @@ packages="munin-plugins-core librrd-dev pkg-config libclang-dev fonts-dejavu-cor
 if [ "${1:-}" = "--test" ]; then
     # python3-dev: Tahoe-LAFS from PyPI builds netifaces from source.
     # net-tools: munin-plugins-core's netstat plugin runs netstat.
-    packages="$packages munin-node munin rrdtool rrdcached carbon-c-relay netcat-openbsd python3 python3-venv python3-dev net-tools procps chromium openssl openssh-server openssh-client munin-async"
+    # libnet-ssleay-perl: Munin's TLS (only suggested by its packages);
+    # openssl, openssh-*: the tests' CA and sshd; munin-async: the spool.
+    packages="$packages munin-node munin rrdtool rrdcached carbon-c-relay netcat-openbsd python3 python3-venv python3-dev net-tools procps chromium openssl openssh-server openssh-client munin-async libnet-ssleay-perl"
 fi
 missing=
 for p in $packages; do
