@@ -97,14 +97,7 @@ pub fn parse(plugin: &str, lines: &[String]) -> Parsed {
                 out.problems.push(bad("bad multigraph name"));
                 continue;
             }
-            let at = *index.entry(name.to_string()).or_insert_with(|| {
-                out.services.push(Service {
-                    name: name.to_string(),
-                    ..Service::default()
-                });
-                out.services.len() - 1
-            });
-            current = Some(at);
+            current = Some(service_at(&mut out.services, &mut index, name));
             continue;
         }
         let Some((key, value)) = line.split_once(char::is_whitespace) else {
@@ -112,20 +105,7 @@ pub fn parse(plugin: &str, lines: &[String]) -> Parsed {
             continue;
         };
         let value = value.trim();
-        let at = match current {
-            Some(at) => at,
-            None => {
-                let at = *index.entry(plugin.to_string()).or_insert_with(|| {
-                    out.services.push(Service {
-                        name: plugin.to_string(),
-                        ..Service::default()
-                    });
-                    out.services.len() - 1
-                });
-                current = Some(at);
-                at
-            }
-        };
+        let at = *current.get_or_insert_with(|| service_at(&mut out.services, &mut index, plugin));
         let service = &mut out.services[at];
         match key.split_once('.') {
             None => set(&mut service.graph, key, value),
@@ -160,6 +140,21 @@ pub fn parse(plugin: &str, lines: &[String]) -> Parsed {
         ));
     }
     out
+}
+
+/// The place of the service `name`, added the first time it is named.
+fn service_at(
+    services: &mut Vec<Service>,
+    index: &mut std::collections::HashMap<String, usize>,
+    name: &str,
+) -> usize {
+    *index.entry(name.to_string()).or_insert_with(|| {
+        services.push(Service {
+            name: name.to_string(),
+            ..Service::default()
+        });
+        services.len() - 1
+    })
 }
 
 /// Bad lines described per reply; the rest are counted.
