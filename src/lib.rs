@@ -33,6 +33,8 @@
 //!
 //! Shared by both:
 //!
+//! - [`cli`]: every binary's command line and `--version`, from which
+//!   `examples/gen-docs.rs` makes the man pages and shell completions.
 //! - [`threshold`]: warning/critical limits and the order of severity
 //!   (`munin-plugins --check` and `munin-master limits`/`check`).
 //! - [`logging`]: the log set-up of each binary.
@@ -45,8 +47,10 @@
 //! - [`tls`]: STARTTLS between master and node, as Munin 2.0 does it.
 
 pub mod atomic_file;
+pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod configure;
 pub mod gatherer;
 pub mod httpd;
 pub mod logging;

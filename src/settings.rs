@@ -1,13 +1,15 @@
 //! The settings `munin-node` and `munin-run` run with.
 //!
 //! Each value comes from the first place that has it: the command line, then
-//! munin-node.conf (`--config FILE`, or the embedded default when absent), then
-//! a built-in default. The plugin directories follow Munin's layout:
-//! `<the config's directory>/plugins` and `<its directory>/plugin-conf.d`
-//! (so `--config /etc/munin/munin-node.conf` serves `/etc/munin/plugins`);
-//! the embedded config stands in for `/etc/munin/munin-node.conf`.
+//! munin-node.conf (`--config FILE`; without it `/etc/munin/munin-node.conf`
+//! as Munin's node reads it, or the embedded default when that file does
+//! not exist), then a built-in default. The plugin directories follow
+//! Munin's layout: `<the config's directory>/plugins` and `<its
+//! directory>/plugin-conf.d` (so `/etc/munin/munin-node.conf` serves
+//! `/etc/munin/plugins`); the embedded config stands in for
+//! `/etc/munin/munin-node.conf`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -21,6 +23,8 @@ use crate::runner::env::{BaseEnv, EnvParams};
 use crate::runner::exec::Runner;
 use crate::runner::identity::{self, Defaults};
 
+/// The config file read without `--config`, when it exists.
+pub const DEFAULT_CONFIG: &str = "/etc/munin/munin-node.conf";
 /// Plugin timeout when neither plugin-conf.d nor munin-node.conf sets one.
 pub const DEFAULT_PLUGIN_TIMEOUT: Duration = Duration::from_secs(60);
 /// Whole-session limit, as munin-node's default.
@@ -44,14 +48,16 @@ pub const KILL_GRACE: Duration = Duration::from_secs(2);
 /// share (with munin-run's names).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct Overrides {
-    /// munin-node.conf to read (default: the embedded configuration).
+    /// munin-node.conf [/etc/munin/munin-node.conf]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Plugin directory (default: `servicedir` in the config, else
-    /// `plugins/` beside the config file: `/etc/munin/plugins`).
+    /// Plugin directory (default: plugins/ beside the config).
+    // The config's `servicedir` comes first; `/etc/munin/plugins` for the
+    // embedded config. `--help` has one line per option: the man page
+    // says all (`crate::cli::node::OVERRIDES`).
     #[arg(long, value_name = "DIR")]
     pub servicedir: Option<PathBuf>,
-    /// plugin-conf.d directory (same defaults, with `plugin-conf.d`).
+    /// plugin-conf.d directory (default: beside the config).
     #[arg(long, value_name = "DIR")]
     pub sconfdir: Option<PathBuf>,
     /// Read plugin settings from this one file instead of sconfdir (munin-run).
@@ -60,7 +66,7 @@ pub struct Overrides {
     /// Set MUNIN_DEBUG=1 for plugins.
     #[arg(long)]
     pub pidebug: bool,
-    /// Only run plugins owned by root and writable by nobody else.
+    /// Run only root-owned plugins no one else can write.
     #[arg(long)]
     pub paranoia: bool,
 }
@@ -97,6 +103,11 @@ impl Settings {
     pub fn load(o: &Overrides) -> Result<(Settings, Vec<Diagnostic>)> {
         let parsed = match &o.config {
             Some(path) => node_conf::parse_file(path)?,
+            // Munin's node reads this file without being told; a drop-in
+            // replacement under Debian's unit must too.
+            None if Path::new(DEFAULT_CONFIG).is_file() => {
+                node_conf::parse_file(Path::new(DEFAULT_CONFIG))?
+            }
             None => node_conf::embedded(),
         };
         let mut config = parsed.config;
@@ -177,8 +188,13 @@ impl Settings {
 
     /// Everything needed to run plugin `name`.
     pub fn spec(&self, name: &str, conf: &PluginConf) -> PluginSpec {
+        self.spec_at(self.servicedir.join(name), name, conf)
+    }
+
+    /// Plugin `name` run from `path` rather than the plugin directory
+    /// (munin-node-configure runs library plugins under their own name).
+    pub fn spec_at(&self, path: PathBuf, name: &str, conf: &PluginConf) -> PluginSpec {
         let section = conf.resolve(name);
-        let path = self.servicedir.join(name);
         PluginSpec {
             name: name.to_string(),
             builtin: crate::runner::builtin::detect(name, &path, &section),
@@ -282,12 +298,16 @@ mod tests {
     }
 
     #[test]
-    fn embedded_config_serves_the_installed_layout() {
+    fn the_default_config_serves_the_installed_layout() {
+        // /etc/munin/munin-node.conf when this machine has one, else the
+        // embedded file: the same layout either way.
         let (s, _) = Settings::load(&Overrides::default()).unwrap();
         assert_eq!(s.servicedir, Path::new("/etc/munin/plugins"));
         assert_eq!(s.sconfdir, Path::new("/etc/munin/plugin-conf.d"));
         assert_eq!(s.config_dir(), Path::new("/etc/munin"));
-        assert_eq!(s.plugin_timeout, DEFAULT_PLUGIN_TIMEOUT);
+        let embedded = node_conf::embedded().config;
+        assert_eq!(embedded.host.as_deref(), Some("127.0.0.1"));
+        assert_eq!(embedded.dir.as_deref(), Some(Path::new("/etc/munin")));
     }
 
     #[test]

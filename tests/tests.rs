@@ -4,6 +4,7 @@
 
 mod support;
 
+mod cli;
 mod gatherer_api;
 mod gatherer_faults;
 mod gatherer_tahoe;
@@ -24,6 +25,7 @@ mod munin_run;
 mod munin_update;
 mod node_builtin;
 mod node_cli;
+mod node_configure;
 mod node_core_plugins;
 mod node_faults;
 mod node_protocol;

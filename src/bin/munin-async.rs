@@ -3,40 +3,12 @@
 //! as Munin's munin-async does. See [`munin_rs::spool`].
 
 use std::io::{BufRead, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use munin_rs::spool::{self, meta, reader, writer::Writer};
-
-/// Replays spooled munin-node answers (munin-async).
-#[derive(Debug, Parser)]
-#[command(name = "munin-async", version)]
-struct Args {
-    /// The spool directory.
-    #[arg(short = 's', long, default_value = spool::DEFAULT_DIR)]
-    spooldir: PathBuf,
-    /// The name in the banner (else the spool's, else this machine's).
-    #[arg(long)]
-    hostname: Option<String>,
-    /// Offer the `spool` capability (`cap spool`), so that a master asks
-    /// with `spoolfetch`.
-    #[arg(long)]
-    spoolfetch: bool,
-    /// Answer `fetch` (with nothing, as munin-async).
-    #[arg(long)]
-    vectorfetch: bool,
-    /// Clean the spool up after the session.
-    #[arg(long)]
-    cleanup: bool,
-    /// Clean the spool up and exit.
-    #[arg(long)]
-    cleanupandexit: bool,
-    /// Log more.
-    #[arg(short = 'v', long)]
-    verbose: bool,
-}
+use munin_rs::cli::async_client::Cli as Args;
+use munin_rs::spool::{meta, reader, writer::Writer};
 
 /// Longest command line read.
 const MAX_LINE: u64 = 64 * 1024;

@@ -2,53 +2,14 @@
 //! `munin-async` serves, as Munin's munin-asyncd does. See
 //! [`munin_rs::spool`].
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use clap::Parser;
 
-use munin_rs::spool::{self, sampler, writer::Writer};
-
-/// Spools munin-node answers while no master polls (munin-asyncd).
-#[derive(Debug, Parser)]
-#[command(name = "munin-asyncd", version)]
-struct Args {
-    /// The node, `host:port`.
-    #[arg(long, default_value = "localhost:4949")]
-    host: String,
-    /// The spool directory.
-    #[arg(short = 's', long, default_value = spool::DEFAULT_DIR)]
-    spooldir: PathBuf,
-    /// Seconds of records per spool file.
-    #[arg(short = 'i', long)]
-    interval: Option<u64>,
-    /// Longest wait for the node, in seconds.
-    #[arg(long, default_value_t = 3600)]
-    timeout: u64,
-    /// Seconds between samples of a plugin without its own update_rate.
-    #[arg(long, default_value_t = 300)]
-    minrate: u64,
-    /// Intervals (files) kept per plugin.
-    #[arg(short = 'r', long)]
-    retain: Option<u64>,
-    /// Most bytes the whole spool holds; the oldest intervals go first.
-    #[arg(long, default_value_t = spool::writer::DEFAULT_MAX_BYTES)]
-    max_spool_bytes: u64,
-    /// Never clean the spool up.
-    #[arg(short = 'n', long)]
-    nocleanup: bool,
-    /// Accepted for compatibility: plugins are sampled one after another.
-    #[arg(long)]
-    fork: bool,
-    /// Log more.
-    #[arg(short = 'v', long)]
-    verbose: bool,
-    /// Log everything.
-    #[arg(long)]
-    debug: bool,
-}
+use munin_rs::cli::asyncd::Cli;
+use munin_rs::spool::{sampler, writer::Writer};
 
 static STOP: AtomicBool = AtomicBool::new(false);
 
@@ -58,7 +19,7 @@ extern "C" fn on_signal(_: libc::c_int) {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = Cli::parse();
     let level = if args.debug || args.verbose {
         tracing::level_filters::LevelFilter::DEBUG
     } else {

@@ -3,27 +3,8 @@
 //! stdout, then serves until killed. See `munin_rs::master::fleet`.
 
 use clap::Parser;
+use munin_rs::cli::fleet::Cli;
 use munin_rs::master::fleet::{self, Shape};
-
-#[derive(Parser)]
-#[command(
-    name = "munin-fleet",
-    about = "Simulated munin nodes on loopback ports"
-)]
-struct Cli {
-    /// Number of nodes
-    #[arg(long, default_value_t = 10)]
-    nodes: usize,
-    /// Plugins per node
-    #[arg(long, default_value_t = 20)]
-    plugins: usize,
-    /// Fields per plugin
-    #[arg(long, default_value_t = 5)]
-    fields: usize,
-    /// Group of the printed host sections
-    #[arg(long, default_value = "fleet")]
-    group: String,
-}
 
 fn main() {
     munin_rs::logging::init_cli("munin-fleet", tracing::level_filters::LevelFilter::WARN);

@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::Parser;
+use munin_rs::cli::master::{Cli, Command, Common, LimitsArgs};
 use munin_rs::master::conf::MasterConf;
 use munin_rs::master::limits;
 use munin_rs::master::lock;
@@ -23,131 +24,21 @@ use munin_rs::master::store::workers;
 use munin_rs::master::update::{self, Options};
 use tracing::level_filters::LevelFilter;
 
-#[derive(Parser)]
-#[command(
-    name = "munin-master",
-    version,
-    about = "The munin master: polls the nodes of munin.conf into RRD files"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-/// munin-limits' options.
-#[derive(clap::Args)]
-struct LimitsArgs {
-    /// munin.conf
-    #[arg(long, value_name = "FILE", default_value = "/etc/munin/munin.conf")]
-    config: PathBuf,
-    /// Tell contacts of these states every run, changed or not
-    /// (critical, warning, unknown, ok; commas or spaces), whatever their
-    /// always_send says
-    #[arg(long, value_name = "STATES")]
-    always_send: Vec<String>,
-    /// --always-send for all four states
-    #[arg(long)]
-    force: bool,
-    /// Only this host (repeatable)
-    #[arg(long, value_name = "NAME")]
-    host: Vec<String>,
-    /// Only this service (repeatable)
-    #[arg(long, value_name = "NAME")]
-    service: Vec<String>,
-    /// Only this contact (repeatable)
-    #[arg(long, value_name = "NAME")]
-    contact: Vec<String>,
-}
-
-impl LimitsArgs {
-    fn options(&self) -> limits::Options {
-        let always_send = if self.force {
-            Some(limits::contacts::severities("critical warning unknown ok"))
-        } else if self.always_send.is_empty() {
-            None
-        } else {
-            Some(limits::contacts::severities(&self.always_send.join(",")))
-        };
-        limits::Options {
-            always_send,
-            hosts: self.host.clone(),
-            services: self.service.clone(),
-            contacts: self.contact.clone(),
-        }
+/// munin-limits' options from the command line.
+fn limits_options(args: &LimitsArgs) -> limits::Options {
+    let always_send = if args.force {
+        Some(limits::contacts::severities("critical warning unknown ok"))
+    } else if args.always_send.is_empty() {
+        None
+    } else {
+        Some(limits::contacts::severities(&args.always_send.join(",")))
+    };
+    limits::Options {
+        always_send,
+        hosts: args.host.clone(),
+        services: args.service.clone(),
+        contacts: args.contact.clone(),
     }
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Poll every node and store the values in RRD files under dbdir
-    Update(Common),
-    /// Poll every node and print each field's RRD file, type and value, writing nothing
-    Poll(Common),
-    /// Check warning/critical limits on the last stored values; tell contacts of changes
-    Limits(LimitsArgs),
-    /// Nagios/Icinga check of a host's limits: one status line with perfdata, exit 0/1/2/3
-    Check {
-        /// munin.conf
-        #[arg(long, value_name = "FILE", default_value = "/etc/munin/munin.conf")]
-        config: PathBuf,
-        /// The host (its munin.conf name)
-        #[arg(long)]
-        host: String,
-        /// Only this plugin's graphs
-        #[arg(long)]
-        plugin: Option<String>,
-    },
-    /// Write the static site in htmldir: pages, and graphs that are due
-    Html {
-        /// munin.conf
-        #[arg(long, value_name = "FILE", default_value = "/etc/munin/munin.conf")]
-        config: PathBuf,
-        /// Seconds after which no new graph is started (the rest next run)
-        #[arg(long, value_name = "SECONDS")]
-        budget: Option<f64>,
-        /// Graph worker processes (default: one per CPU; 0: draw in this process)
-        #[arg(long)]
-        workers: Option<usize>,
-    },
-    /// update, limits and html in one run: the crontab's every-minute job
-    Cron(Common),
-    /// Serve htmldir on 127.0.0.1, drawing graphs on demand
-    Serve {
-        /// munin.conf
-        #[arg(long, value_name = "FILE", default_value = "/etc/munin/munin.conf")]
-        config: PathBuf,
-        /// Port on 127.0.0.1
-        #[arg(long, default_value_t = 8949)]
-        port: u16,
-        /// Graph worker processes (default: one per CPU)
-        #[arg(long)]
-        workers: Option<usize>,
-    },
-    /// Internal: does the librrd tasks read on stdin (started by update, html, serve)
-    #[command(hide = true)]
-    Worker,
-}
-
-#[derive(Args)]
-struct Common {
-    /// munin.conf
-    #[arg(long, value_name = "FILE", default_value = "/etc/munin/munin.conf")]
-    config: PathBuf,
-    /// Only this host (its munin.conf name)
-    #[arg(long)]
-    host: Option<String>,
-    /// Seconds to connect to a node [default: munin.conf's timeout, else 5]
-    #[arg(long)]
-    connect_timeout: Option<u64>,
-    /// Seconds for a whole node session [default: munin.conf's timeout_fetch_one_node, else 60]
-    #[arg(long)]
-    timeout: Option<u64>,
-    /// Nodes polled at once [default: munin.conf's max_processes, else 256]
-    #[arg(long)]
-    concurrency: Option<usize>,
-    /// Store worker processes running librrd (default: one per CPU; 0: none, store in this process)
-    #[arg(long)]
-    store_workers: Option<usize>,
 }
 
 fn main() -> ExitCode {
@@ -385,7 +276,7 @@ fn limits_command(args: &LimitsArgs) -> ExitCode {
     let Some(conf) = load_conf(&args.config) else {
         return ExitCode::from(2);
     };
-    limits_run(&conf, &args.options())
+    limits_run(&conf, &limits_options(args))
 }
 
 fn limits_run(conf: &MasterConf, opts: &limits::Options) -> ExitCode {

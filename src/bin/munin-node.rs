@@ -6,30 +6,12 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use tokio::signal::unix::{SignalKind, signal};
 
+use munin_rs::cli::node::Cli;
 use munin_rs::node::{self, Node, listen, notify};
-use munin_rs::settings::{Overrides, Settings};
-
-/// A Munin node: serves plugin data to Munin masters on TCP port 4949.
-#[derive(Debug, Parser)]
-#[command(name = "munin-node", version)]
-struct Args {
-    #[command(flatten)]
-    common: Overrides,
-    /// Accepted for compatibility: this node always stays in the foreground.
-    #[arg(long)]
-    foreground: bool,
-    /// Log debug messages.
-    #[arg(long)]
-    debug: bool,
-    /// Serve one session on stdin and stdout, then exit: for inetd, an
-    /// ssh forced command or a master's `cmd://` address. Logs go to
-    /// stderr (or log_file).
-    #[arg(long)]
-    stdio: bool,
-}
+use munin_rs::settings::Settings;
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = Cli::parse();
     let (settings, warnings) = match Settings::load(&args.common) {
         Ok(loaded) => loaded,
         Err(e) => {

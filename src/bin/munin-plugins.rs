@@ -9,20 +9,10 @@ use std::process::ExitCode;
 
 use std::time::Duration;
 
+use munin_rs::cli::plugins::HELP;
 use munin_rs::config::plugin_conf::PluginConf;
 use munin_rs::plugins::{self, Autoconf, BUILTIN, Context, Env, Mode, check};
 use munin_rs::proc::ProcRoot;
-
-const USAGE: &str = "usage: munin-plugins NAME [config|fetch|autoconf|suggest]
-       munin-plugins NAME --check [--sconfdir DIR]
-       munin-plugins --list
-       munin-plugins --suggest-links DIR
-       (any of these with --root SNAPSHOT_DIR to read a /proc snapshot)
---check judges the values against the plugin's warning/critical limits
-(env.<field>_warning and the like from plugin-conf.d, by default
-/etc/munin/plugin-conf.d) and exits 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
-Or symlink munin-plugins into a munin plugin directory under a plugin name.
-";
 
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().collect();
@@ -156,12 +146,16 @@ fn run_self(args: &[String], root: &ProcRoot, env: &Env, argv0: &str) -> ExitCod
     let env = &node_env;
     match args.first().map(String::as_str) {
         None | Some("--help" | "-h") => {
-            print!("{USAGE}");
+            print!("{HELP}");
             if args.is_empty() {
                 ExitCode::FAILURE
             } else {
                 ExitCode::SUCCESS
             }
+        }
+        Some("--version" | "-V") => {
+            println!("munin-plugins {}", munin_rs::cli::VERSION);
+            ExitCode::SUCCESS
         }
         Some("--list") => {
             for p in BUILTIN {
@@ -213,7 +207,7 @@ fn run_self(args: &[String], root: &ProcRoot, env: &Env, argv0: &str) -> ExitCod
 }
 
 fn run_plugin(name: &str, arg: Option<&str>, root: &ProcRoot, env: &Env) -> ExitCode {
-    let Some((plugin, wildcard)) = plugins::lookup(name) else {
+    let Some((plugin, wildcard)) = plugins::lookup_for(name, arg) else {
         let names: Vec<&str> = BUILTIN.iter().map(|p| p.name()).collect();
         eprintln!(
             "munin-plugins: no plugin called {name:?}; built in: {}",

@@ -4,35 +4,17 @@
 
 use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 
+use munin_rs::cli::run::Cli;
 use munin_rs::runner::discover::is_plugin_name;
 use munin_rs::runner::exec::{Outcome, RunRequest};
 use munin_rs::settings::{Overrides, Settings};
 
-/// Run one Munin plugin the way munin-node does.
-#[derive(Debug, Parser)]
-#[command(name = "munin-run", version)]
-struct Args {
-    #[command(flatten)]
-    common: Overrides,
-    /// Read plugin settings from this single file instead of plugin-conf.d.
-    #[arg(long, value_name = "FILE")]
-    sconffile: Option<PathBuf>,
-    /// Log debug messages (environment, command line).
-    #[arg(long)]
-    debug: bool,
-    /// The plugin (a file name in the plugin directory).
-    plugin: String,
-    /// config, fetch (the default), autoconf, suggest, ...
-    argument: Option<String>,
-}
-
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = Cli::parse();
     match run(&args) {
         Ok(code) => code,
         Err(e) => {
@@ -42,7 +24,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: &Args) -> anyhow::Result<ExitCode> {
+fn run(args: &Cli) -> anyhow::Result<ExitCode> {
     if !is_plugin_name(&args.plugin) {
         anyhow::bail!("invalid plugin name {:?}", args.plugin);
     }

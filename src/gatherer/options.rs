@@ -19,51 +19,56 @@ pub const DEFAULT_STATSFILE: &str = "/var/lib/munin-rs/stats.pickle";
 #[derive(Debug, Default, Parser)]
 #[command(
     name = "stats-gatherer",
-    version,
-    about = "Polls Tahoe-LAFS nodes and takes agent pushes; writes the stats.pickle snapshot the tahoe-stats plugins read"
+    version = crate::cli::VERSION,
+    about = "Polls Tahoe-LAFS nodes, takes pushes, writes the tahoe-stats snapshot"
 )]
 pub struct Cli {
-    /// Address of the HTTP API [default: 127.0.0.1:3458]
+    /// HTTP API address [default: 127.0.0.1:3458]
     #[arg(long, value_name = "ADDR:PORT")]
     pub listen: Option<String>,
-    /// The snapshot pickle; stats.json is written beside it [default: /var/lib/munin-rs/stats.pickle]
+    /// Snapshot [default: /var/lib/munin-rs/stats.pickle]
     #[arg(long, value_name = "PATH")]
     pub statsfile: Option<PathBuf>,
-    /// Seconds between poll rounds and snapshot writes [default: 60]
+    /// Seconds between polls and snapshots [default: 60]
     #[arg(long, value_name = "SECS")]
     pub interval: Option<String>,
     /// Per-provider deadline for one poll [default: 10]
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<String>,
-    /// How long raw samples are kept (`3600`, `90m`, `2h`) [default: 1h]
+    /// How long samples are kept (90m, 2h) [default: 1h]
     #[arg(long, value_name = "SECS")]
     pub retention: Option<String>,
-    /// Drop a silent node from the snapshot after this long; 0 keeps it [default: 7d]
+    /// Forget a silent node after this [default: 7d]
     #[arg(long, value_name = "SECS")]
     pub node_expiry: Option<String>,
-    /// Samples the ingest queue holds before pushes are refused [default: 1000000]
+    /// Ingest queue, in samples [default: 1000000]
     #[arg(long, value_name = "N")]
     pub queue_size: Option<usize>,
-    /// Largest request or reply body, in bytes [default: 1048576]
+    /// Largest request or reply body [default: 1048576]
     #[arg(long, value_name = "BYTES")]
     pub max_body: Option<usize>,
-    /// Most node ids held; reports from new ones past it are refused [default: 10000]
+    /// Most node ids held [default: 10000]
     #[arg(long, value_name = "N")]
     pub max_nodes: Option<usize>,
     /// Polls in flight at once [default: 256]
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
-    /// Shared token pushes must send (`Authorization: Bearer TOKEN`)
+    /// Token pushes must send (Authorization: Bearer)
     #[arg(long, value_name = "TOKEN")]
     pub token: Option<String>,
     /// A file holding the push token (first line)
     #[arg(long, value_name = "PATH")]
     pub token_file: Option<PathBuf>,
     /// A local Tahoe node directory to poll (repeatable)
-    #[arg(long = "tahoe-node", value_name = "NODEDIR")]
+    #[arg(long = "tahoe-node", value_name = "DIR")]
     pub tahoe_nodes: Vec<PathBuf>,
-    /// A remote provider: `URL[,nodeid=ID][,nickname=NAME]` (repeatable)
-    #[arg(long = "provider", value_name = "SPEC")]
+    // A remote provider; the help is an attribute, as rustdoc would read
+    // its brackets as links.
+    #[arg(
+        long = "provider",
+        value_name = "SPEC",
+        help = "Remote node URL[,nodeid=ID][,nickname=N]; repeatable"
+    )]
     pub providers: Vec<String>,
     /// A config file with the same settings
     #[arg(long, value_name = "FILE")]

@@ -167,6 +167,16 @@ pub fn lookup(name: &str) -> Option<(&'static dyn Plugin, &str)> {
         .map(|p| (*p, &name[p.name().len()..]))
 }
 
+/// [`lookup`], and for `autoconf` and `suggest` also a wildcard plugin by
+/// its own name (`if_ suggest`), as Munin's wildcard plugins answer them.
+pub fn lookup_for<'a>(name: &'a str, arg: Option<&str>) -> Option<(&'static dyn Plugin, &'a str)> {
+    // Exact names first: `if_err_` is itself, not `if_` for "err_".
+    let own = matches!(arg, Some("autoconf" | "suggest"))
+        .then(|| BUILTIN.iter().find(|p| p.name() == name).map(|p| (*p, "")))
+        .flatten();
+    own.or_else(|| lookup(name))
+}
+
 /// The mode a plugin is run in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -361,6 +371,15 @@ mod tests {
             Some(("if_err_", "eth0"))
         );
         assert!(lookup("if_").is_none(), "a wildcard needs its argument");
+        assert!(lookup_for("if_", Some("fetch")).is_none());
+        assert_eq!(
+            lookup_for("if_", Some("suggest")).map(|(p, a)| (p.name(), a)),
+            Some(("if_", ""))
+        );
+        assert_eq!(
+            lookup_for("if_err_", Some("autoconf")).map(|(p, a)| (p.name(), a)),
+            Some(("if_err_", ""))
+        );
         assert!(lookup("nosuch").is_none());
     }
 }

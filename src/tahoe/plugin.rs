@@ -4,7 +4,7 @@
 //! that plugin: no argument or `fetch` prints values, `config` the graph
 //! definition, `autoconf` `yes` or `no (reason)`, `suggest` the graphs that
 //! have data. Invoked as `tahoe-stats` it takes the graph as its first
-//! argument, or `--list`, `suggest`, `autoconf`.
+//! argument, or `--list`, `suggest`, `autoconf` (and `--help`, `--version`).
 //!
 //! Checks come in the original's order, so the same broken set-up gives the
 //! same first complaint: the `statsfile` variable (the first environment
@@ -65,7 +65,11 @@ fn run_self(inv: &Invocation) -> Outcome {
             ..Outcome::default()
         },
         Some("--help" | "-h") => Outcome {
-            stdout: usage().into_bytes(),
+            stdout: crate::cli::tahoe::HELP.into(),
+            ..Outcome::default()
+        },
+        Some("--version" | "-V") => Outcome {
+            stdout: format!("tahoe-stats {}\n", crate::cli::VERSION).into_bytes(),
             ..Outcome::default()
         },
         Some("suggest") => suggest(inv),
@@ -80,12 +84,6 @@ fn run_self(inv: &Invocation) -> Outcome {
         ),
         None => Outcome::default().fail(format!("no graph given. {}", valid_names())),
     }
-}
-
-fn usage() -> String {
-    "usage: tahoe-stats GRAPH [config|fetch|autoconf|suggest]\n       tahoe-stats --list | suggest | autoconf\n\
-     Or symlink tahoe-stats as a graph name in the munin plugin directory.\n"
-        .into()
 }
 
 fn valid_names() -> String {
