@@ -8,14 +8,16 @@ set -eu
 SUDO=
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 # librrd-dev, pkg-config and libclang-dev build the rrd crate (munin-master);
-# librrd draws the graphs' text with DejaVu.
-packages="munin-plugins-core librrd-dev pkg-config libclang-dev fonts-dejavu-core"
+# librrd draws the graphs' text with DejaVu. dpkg-dev: scripts/package.sh
+# (dpkg-shlibdeps computes the packages' Depends).
+packages="munin-plugins-core librrd-dev pkg-config libclang-dev fonts-dejavu-core dpkg-dev"
 if [ "${1:-}" = "--test" ]; then
     # python3-dev: Tahoe-LAFS from PyPI builds netifaces from source.
     # net-tools: munin-plugins-core's netstat plugin runs netstat.
     # libnet-ssleay-perl: Munin's TLS (only suggested by its packages);
     # openssl, openssh-*: the tests' CA and sshd; munin-async: the spool.
-    packages="$packages munin-node munin rrdtool rrdcached carbon-c-relay netcat-openbsd python3 python3-venv python3-dev net-tools procps chromium openssl openssh-server openssh-client munin-async libnet-ssleay-perl"
+    # lintian: scripts/package.sh checks the .deb files with it.
+    packages="$packages munin-node munin rrdtool rrdcached carbon-c-relay netcat-openbsd python3 python3-venv python3-dev net-tools procps chromium openssl openssh-server openssh-client munin-async libnet-ssleay-perl lintian"
 fi
 missing=
 for p in $packages; do
