@@ -7,7 +7,7 @@
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 status=0
-bins=${*:-munin-node munin-run munin-plugins tahoe-stats stats-gatherer munin-master}
+bins=${*:-munin-node munin-run munin-node-configure munin-plugins tahoe-stats stats-gatherer munin-master}
 for b in $bins; do
     f="$here/target/release/$b"
     if [ ! -x "$f" ]; then
