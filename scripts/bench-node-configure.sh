@@ -33,7 +33,10 @@ python3 - "$out" <<'PY'
 import collections, statistics, sys
 rows = collections.defaultdict(list)
 for line in open(sys.argv[1]):
-    mode, who, wall, user, system = line.split()
+    parts = line.split()
+    if len(parts) != 5 or parts[0] not in ("suggest", "status"):
+        continue  # "Command exited with non-zero status 1": plugin errors
+    mode, who, wall, user, system = parts
     rows[(mode, who)].append((float(wall), float(user) + float(system)))
 for mode in ("suggest", "status"):
     med = {}
@@ -43,5 +46,8 @@ for mode in ("suggest", "status"):
         med[who] = statistics.median(walls)
         cpu = statistics.median(c for _, c in v)
         print(f"{mode:8} {who:6} wall {med[who]:6.3f} s ({walls[0]:.3f}-{walls[-1]:.3f})  cpu {cpu:6.3f} s  runs {len(v)}")
-    print(f"{mode:8} ratio  {med['theirs'] / max(med['ours'], 1e-3):.1f}x")
+    if med['ours'] >= 0.01:
+        print(f"{mode:8} ratio  {med['theirs'] / med['ours']:.1f}x")
+    else:
+        print(f"{mode:8} ratio  ours below /usr/bin/time's 0.01 s resolution")
 PY

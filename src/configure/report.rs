@@ -63,23 +63,31 @@ pub fn shell_lines(plugins: &[&Plugin], servicedir: &Path, remove_also: bool) ->
             if !taken.insert(service) {
                 continue;
             }
+            let link = format!("{}/{service}", servicedir.display());
             let _ = writeln!(
                 out,
-                "ln -s '{}' '{}/{service}'",
-                p.path.display(),
-                servicedir.display()
+                "ln -s {} {}",
+                quote(&p.path.display().to_string()),
+                quote(&link)
             );
         }
         if remove_also {
             for service in p.services_to_remove() {
                 let link = format!("{}/{service}", servicedir.display());
                 if Path::new(&link).is_symlink() {
-                    let _ = writeln!(out, "rm -f '{link}'");
+                    let _ = writeln!(out, "rm -f {}", quote(&link));
                 }
             }
         }
     }
     out
+}
+
+/// `text` in single quotes for sh, as Munin quotes; a quote inside (a
+/// directory named so) is closed, escaped and reopened, where Munin's line
+/// would break: these lines are meant to be piped into a shell.
+fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
 }
 
 /// Munin's error report, for stderr; empty when nothing went wrong.
@@ -113,6 +121,12 @@ mod tests {
         let mut out = String::new();
         row(&mut out, "x", "no", "é");
         assert_eq!(out.len(), 26 + 3 + 4 + 3 + 39 + 1);
+    }
+
+    #[test]
+    fn quotes_survive_the_shell() {
+        assert_eq!(quote("/etc/munin/plugins/cpu"), "'/etc/munin/plugins/cpu'");
+        assert_eq!(quote("/tmp/it's"), r"'/tmp/it'\''s'");
     }
 
     #[test]
