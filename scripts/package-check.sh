@@ -179,11 +179,16 @@ done
 # here on (the link dangles until munin-rs-node is installed).
 rm -f /etc/munin/plugins/uptime
 ln -s /usr/lib/munin-rs/plugins/uptime /etc/munin/plugins/uptime
-# Debian's munin-node-configure on this configuration, to hold ours to.
-munin-node-configure --suggest >"$work/mnc-suggest-debian" 2>/dev/null || true
-munin-node-configure --shell --remove-also >"$work/mnc-shell-debian" 2>/dev/null || true
-grep -q '^cpu  *| yes  | yes' "$work/mnc-suggest-debian" ||
-    fail "Debian's munin-node-configure --suggest: $(head -5 "$work/mnc-suggest-debian")"
+# Debian's munin-node-configure, kept (with its Perl modules) to hold ours
+# to once munin-node is gone: both then run on the same machine state
+# (installing packages can change what plugins find, exim4 for one).
+mkdir -p "$work/debian-mnc"
+cp -a /usr/share/perl5/Munin "$work/debian-mnc/"
+cp /usr/sbin/munin-node-configure "$work/debian-mnc/"
+debian_mnc() { PERL5LIB="$work/debian-mnc" perl "$work/debian-mnc/munin-node-configure" "$@"; }
+debian_mnc --suggest >"$work/mnc-check" 2>/dev/null || true
+grep -q '^cpu  *| yes  | yes' "$work/mnc-check" ||
+    fail "Debian's munin-node-configure --suggest: $(head -5 "$work/mnc-check")"
 snapshot >"$work/etc-debian"
 ok "munin-node $(dpkg-query -W -f '${Version}' munin-node), port $port, $(wc -l <"$work/etc-debian") files and links in /etc/munin"
 dpkg-query -W -f '${Conffiles}\n' munin-node | awk 'NF { print $1 }' >"$work/debian-conffiles"
@@ -226,9 +231,11 @@ ok "munin-run cpu, load, memory (Debian's plugins), uptime (ours); plugin-conf.d
 node_serves "$port"
 ok "the node started from munin-node.service's ExecStart served Debian's configuration"
 core=/usr/share/munin/plugins
+debian_mnc --suggest >"$work/mnc-suggest-debian" 2>/dev/null || true
 munin-node-configure --suggest --libdir $core >"$work/mnc-suggest-ours" 2>/dev/null || true
 diff -u "$work/mnc-suggest-debian" "$work/mnc-suggest-ours" >&2 ||
     fail "munin-node-configure --suggest differs from Debian's on munin-plugins-core's library"
+debian_mnc --shell --remove-also >"$work/mnc-shell-debian" 2>/dev/null || true
 munin-node-configure --shell --remove-also --libdir $core >"$work/mnc-shell-ours" 2>/dev/null || true
 diff -u "$work/mnc-shell-debian" "$work/mnc-shell-ours" >&2 ||
     fail "munin-node-configure --shell --remove-also differs from Debian's"
