@@ -182,10 +182,14 @@ ln -s /usr/lib/munin-rs/plugins/uptime /etc/munin/plugins/uptime
 # Debian's munin-node-configure, kept (with its Perl modules) to hold ours
 # to once munin-node is gone: both then run on the same machine state
 # (installing packages can change what plugins find, exim4 for one).
-mkdir -p "$work/debian-mnc"
-cp -a /usr/share/perl5/Munin "$work/debian-mnc/"
-cp /usr/sbin/munin-node-configure "$work/debian-mnc/"
-debian_mnc() { PERL5LIB="$work/debian-mnc" perl "$work/debian-mnc/munin-node-configure" "$@"; }
+# Readable by all: the plugins it runs as nobody inherit PERL5LIB, and Perl
+# stops at an @INC directory it may not read.
+keep=/usr/local/lib/debian-munin-node-configure
+mkdir -p "$keep"
+cp -a /usr/share/perl5/Munin "$keep/"
+cp /usr/sbin/munin-node-configure "$keep/"
+chmod -R a+rX "$keep"
+debian_mnc() { PERL5LIB="$keep" perl "$keep/munin-node-configure" "$@"; }
 debian_mnc --suggest >"$work/mnc-check" 2>/dev/null || true
 grep -q '^cpu  *| yes  | yes' "$work/mnc-check" ||
     fail "Debian's munin-node-configure --suggest: $(head -5 "$work/mnc-check")"
