@@ -31,15 +31,10 @@ pub struct ReadError {
 /// order the directory lists them (Munin keeps that order, and it shows
 /// in the table's list of installed services).
 pub fn runnable_entries(dir: &Path, filter: &Filter) -> Result<Vec<String>, ReadError> {
-    let read = std::fs::read_dir(dir).map_err(|source| ReadError {
+    filter.entries(dir).map_err(|source| ReadError {
         dir: dir.display().to_string(),
         source,
-    })?;
-    Ok(read
-        .filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|name| filter.is_runnable(dir, name))
-        .collect())
+    })
 }
 
 impl Library {

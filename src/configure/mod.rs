@@ -27,6 +27,7 @@ pub mod report;
 pub mod trace;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 
@@ -151,14 +152,21 @@ pub fn run(cli: &Cli) -> Result<Printed> {
     for d in &diagnostics {
         trace.say(format_args!("{d}"));
     }
-    let runner = settings.runner();
+    let runner = Arc::new(settings.runner());
+    let (settings, conf) = (Arc::new(settings), Arc::new(conf));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the runtime")?;
     for lib in &mut libraries {
         let plugins = std::mem::take(&mut lib.plugins);
-        lib.plugins = runtime.block_on(probe::ask_all(plugins, &settings, &conf, &runner, trace));
+        lib.plugins = runtime.block_on(probe::ask_all(
+            plugins,
+            Arc::clone(&settings),
+            Arc::clone(&conf),
+            Arc::clone(&runner),
+            trace,
+        ));
     }
     // Links go to the first library offering a name: library order.
     let by_library: Vec<&Plugin> = libraries.iter().flat_map(|l| &l.plugins).collect();

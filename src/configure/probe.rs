@@ -6,8 +6,10 @@
 
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 
 use super::plugin::Plugin;
 use super::trace::Trace;
@@ -19,50 +21,43 @@ use crate::settings::Settings;
 /// library has hundreds and each is a process.
 const AT_ONCE: usize = 16;
 
-/// Runs autoconf and suggest for every plugin of `plugins`; the plugins
-/// come back in the same order with their answers.
+/// Runs autoconf and suggest for every plugin of `plugins`, a few at a
+/// time (as the node's discovery runs `config`); the plugins come back in
+/// the same order with their answers.
 pub async fn ask_all(
     plugins: Vec<Plugin>,
-    settings: &Settings,
-    conf: &PluginConf,
-    runner: &Runner,
+    settings: Arc<Settings>,
+    conf: Arc<PluginConf>,
+    runner: Arc<Runner>,
     trace: Trace,
 ) -> Vec<Plugin> {
-    let gate = Semaphore::new(AT_ONCE);
-    let gate = &gate;
-    let jobs = plugins.into_iter().map(|mut plugin| async move {
-        let _permit = gate.acquire().await;
-        ask(&mut plugin, settings, conf, runner, trace).await;
-        plugin
-    });
-    join_all(jobs).await
-}
-
-/// Runs `jobs` concurrently on this task, results in order.
-async fn join_all<F: std::future::Future>(jobs: impl Iterator<Item = F>) -> Vec<F::Output> {
-    let mut set = Vec::new();
-    for j in jobs {
-        set.push(Box::pin(j));
+    let gate = Arc::new(Semaphore::new(AT_ONCE));
+    let mut tasks = JoinSet::new();
+    let count = plugins.len();
+    for (i, mut plugin) in plugins.into_iter().enumerate() {
+        let (settings, conf, runner, gate) = (
+            Arc::clone(&settings),
+            Arc::clone(&conf),
+            Arc::clone(&runner),
+            Arc::clone(&gate),
+        );
+        tasks.spawn(async move {
+            // The semaphore is never closed, so acquiring cannot fail.
+            let _permit = gate.acquire_owned().await.expect("semaphore open");
+            ask(&mut plugin, &settings, &conf, &runner, trace).await;
+            (i, plugin)
+        });
     }
-    let mut out: Vec<Option<F::Output>> = (0..set.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, f) in set.iter_mut().enumerate() {
-            if out[i].is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => out[i] = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
+    let mut answered: Vec<Option<Plugin>> = (0..count).map(|_| None).collect();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((i, plugin)) => answered[i] = Some(plugin),
+            // Only a bug of ours panics here: say so rather than print a
+            // table with a row missing.
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
         }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    out.into_iter().flatten().collect()
+    }
+    answered.into_iter().flatten().collect()
 }
 
 async fn ask(

@@ -50,13 +50,19 @@ impl Filter {
 
     /// The plugins of `dir`, sorted by name.
     pub fn list(&self, dir: &Path) -> std::io::Result<Vec<String>> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)?
+        let mut names = self.entries(dir)?;
+        names.sort();
+        Ok(names)
+    }
+
+    /// The plugins of `dir` in the order the directory lists them
+    /// (munin-node-configure shows that order, as Munin's does).
+    pub fn entries(&self, dir: &Path) -> std::io::Result<Vec<String>> {
+        Ok(std::fs::read_dir(dir)?
             .filter_map(|e| e.ok())
             .filter_map(|e| e.file_name().into_string().ok())
             .filter(|name| self.is_runnable(dir, name))
-            .collect();
-        names.sort();
-        Ok(names)
+            .collect())
     }
 }
 
