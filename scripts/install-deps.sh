@@ -17,7 +17,8 @@ if [ "${1:-}" = "--test" ]; then
     # libnet-ssleay-perl: Munin's TLS (only suggested by its packages);
     # openssl, openssh-*: the tests' CA and sshd; munin-async: the spool.
     # lintian: scripts/package.sh checks the .deb files with it.
-    packages="$packages munin-node munin rrdtool rrdcached carbon-c-relay netcat-openbsd python3 python3-venv python3-dev net-tools procps chromium openssl openssh-server openssh-client munin-async libnet-ssleay-perl lintian"
+    # prometheus: promtool and prometheus read serve's /metrics.
+    packages="$packages munin-node munin rrdtool rrdcached carbon-c-relay netcat-openbsd python3 python3-venv python3-dev net-tools procps chromium openssl openssh-server openssh-client munin-async libnet-ssleay-perl lintian prometheus"
 fi
 missing=
 for p in $packages; do
@@ -31,6 +32,13 @@ fi
 if [ -d /run/systemd/system ] && systemctl is-enabled munin-node >/dev/null 2>&1; then
     $SUDO systemctl disable --now munin-node >/dev/null 2>&1 || true
 fi
+# The tests start their own prometheus on a free port; Debian's service
+# (and the node exporter it recommends) would only scrape this machine.
+for unit in prometheus prometheus-node-exporter; do
+    if [ -d /run/systemd/system ] && systemctl is-enabled "$unit" >/dev/null 2>&1; then
+        $SUDO systemctl disable --now "$unit" >/dev/null 2>&1 || true
+    fi
+done
 if [ "${1:-}" = "--test" ]; then
     # Tahoe-LAFS from PyPI for the gatherer's end-to-end test.
     "$(dirname "$0")/tahoe-venv.sh" >/dev/null

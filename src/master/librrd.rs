@@ -1,5 +1,5 @@
 //! The master's one door to librrd's C interface, for the calls the `rrd`
-//! crate does not wrap (`tune`, `graphv`), and the lock librrd's
+//! crate does not wrap (`tune`, `graphv`, `xport`), and the lock librrd's
 //! non-reentrant calls take turns on.
 //!
 //! librrd's argv-style entry points parse their arguments with getopt and
@@ -22,37 +22,53 @@ pub fn turn() -> MutexGuard<'static, ()> {
 
 /// `rrdtool tune FILE ARGS...` through `rrd_tune`.
 pub fn tune(file: &str, args: &[String]) -> Result<(), String> {
-    call("tune", file, args, |argc, argv| {
+    call(&["tune", file], args, |argc, argv| {
         // SAFETY: argc/argv describe NUL-terminated strings that outlive
         // the call (see `call`).
         unsafe { rrd_sys::rrd_tune(argc, argv) == 0 }
     })
 }
 
+/// What librrd says about a graph it drew: the numbers of its info list
+/// (`image_width`, `graph_left`, `graph_start`, `value_max`...).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GraphInfo(pub Vec<(String, f64)>);
+
+impl GraphInfo {
+    pub fn get(&self, key: &str) -> Option<f64> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
+    }
+}
+
 /// `rrdtool graphv FILE ARGS...` through `rrd_graph_v`; the image is
-/// written to FILE, the returned info list is freed.
-pub fn graph(file: &str, args: &[String]) -> Result<(), String> {
-    let mut size = None;
-    call("graphv", file, args, |argc, argv| {
+/// written to FILE, the info list's numbers returned and the list freed.
+pub fn graph(file: &str, args: &[String]) -> Result<GraphInfo, String> {
+    let mut info_out = GraphInfo::default();
+    let mut failed_size = None;
+    call(&["graphv", file], args, |argc, argv| {
         // SAFETY: as in `tune`; a non-null info list is ours to free, and
-        // read (keys and counts) before it is.
+        // read (keys and numbers) before it is.
         unsafe {
             let info = rrd_sys::rrd_graph_v(argc, argv);
             if info.is_null() {
                 return false;
             }
+            info_out = numbers(info);
+            rrd_sys::rrd_info_free(info);
             // Cairo failing to write the image (too tall a legend) leaves an
             // info list and librrd's error set: a failure all the same.
-            let failed = rrd_sys::rrd_test_error() != 0;
-            if failed {
-                size = image_size(info);
+            if rrd_sys::rrd_test_error() != 0 {
+                failed_size = info_out
+                    .get("image_width")
+                    .zip(info_out.get("image_height"));
+                return false;
             }
-            rrd_sys::rrd_info_free(info);
-            !failed
+            true
         }
     })
-    .map_err(|e| match size {
-        Some((w, h)) if w.max(h) > 32_767 => format!(
+    .map(|()| info_out)
+    .map_err(|e| match failed_size {
+        Some((w, h)) if w.max(h) > 32_767.0 => format!(
             "{e} (the image would be {w}x{h} pixels; cairo draws at most 32767 in each direction)"
         ),
         Some((w, h)) => format!("{e} (image {w}x{h} pixels)"),
@@ -60,41 +76,126 @@ pub fn graph(file: &str, args: &[String]) -> Result<(), String> {
     })
 }
 
-/// `image_width` and `image_height` from a graph's info list.
+/// The numeric entries of a graph's info list.
 ///
 /// # Safety
 /// `info` is a valid list from `rrd_graph_v`, not yet freed.
-unsafe fn image_size(mut info: *mut rrd_sys::rrd_info_t) -> Option<(u64, u64)> {
-    let (mut w, mut h) = (None, None);
+unsafe fn numbers(mut info: *mut rrd_sys::rrd_info_t) -> GraphInfo {
+    let mut out = Vec::new();
     // SAFETY: walking the list librrd built, as its docs describe.
     unsafe {
         while !info.is_null() {
             let item = &*info;
-            if item.type_ == rrd_sys::rrd_info_type_RD_I_CNT && !item.key.is_null() {
-                let n: u64 = item.value.u_cnt;
-                match std::ffi::CStr::from_ptr(item.key).to_bytes() {
-                    b"image_width" => w = Some(n),
-                    b"image_height" => h = Some(n),
-                    _ => {}
+            if !item.key.is_null() {
+                let value = match item.type_ {
+                    rrd_sys::rrd_info_type_RD_I_CNT => Some(item.value.u_cnt as f64),
+                    rrd_sys::rrd_info_type_RD_I_VAL => Some(item.value.u_val),
+                    rrd_sys::rrd_info_type_RD_I_INT => Some(f64::from(item.value.u_int)),
+                    _ => None,
+                };
+                if let Some(v) = value.filter(|v| v.is_finite()) {
+                    let key = CStr::from_ptr(item.key).to_string_lossy().into_owned();
+                    out.push((key, v));
                 }
             }
             info = item.next;
         }
     }
-    w.zip(h)
+    GraphInfo(out)
 }
 
-/// Runs one argv-style librrd call under the turn: `command file args...`
+/// What `rrdtool xport` gives: rows `step` seconds apart, the first at
+/// `start + step`, one value per column (`None`: unknown).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Xported {
+    pub start: u64,
+    pub end: u64,
+    pub step: u64,
+    pub legends: Vec<String>,
+    pub rows: Vec<Vec<Option<f64>>>,
+}
+
+/// `rrdtool xport ARGS...` through `rrd_xport`.
+// `c_ulong` is u64 on 64-bit Linux and u32 elsewhere: the conversions are
+// needed there and useless here.
+#[allow(clippy::useless_conversion)]
+pub fn xport(args: &[String]) -> Result<Xported, String> {
+    let mut out = None;
+    call(&["xport"], args, |argc, argv| {
+        let (mut xsize, mut start, mut end) = (0 as c_int, 0, 0);
+        let (mut step, mut columns) = (0, 0);
+        let mut legends: *mut *mut c_char = std::ptr::null_mut();
+        let mut data: *mut f64 = std::ptr::null_mut();
+        // SAFETY: as in `tune`; on success librrd hands over `columns`
+        // malloc'd legend strings, their array and `rows × columns`
+        // values, all copied and then freed here.
+        unsafe {
+            let ok = rrd_sys::rrd_xport(
+                argc,
+                argv,
+                &mut xsize,
+                &mut start,
+                &mut end,
+                &mut step,
+                &mut columns,
+                &mut legends,
+                &mut data,
+            ) == 0;
+            let columns = columns as usize;
+            let mut names = Vec::with_capacity(columns);
+            if !legends.is_null() {
+                for i in 0..columns {
+                    let l = *legends.add(i);
+                    if !l.is_null() {
+                        names.push(CStr::from_ptr(l).to_string_lossy().into_owned());
+                        libc::free(l.cast());
+                    }
+                }
+                libc::free(legends.cast());
+            }
+            let mut rows = Vec::new();
+            if ok && !data.is_null() && step > 0 && end > start {
+                let n = ((end - start) as u64 / u64::from(step)) as usize;
+                rows.reserve(n);
+                for r in 0..n {
+                    rows.push(
+                        (0..columns)
+                            .map(|c| Some(*data.add(r * columns + c)).filter(|v| !v.is_nan()))
+                            .collect(),
+                    );
+                }
+            }
+            if !data.is_null() {
+                libc::free(data.cast());
+            }
+            if ok {
+                out = Some(Xported {
+                    start: start.max(0) as u64,
+                    end: end.max(0) as u64,
+                    step: u64::from(step),
+                    legends: names,
+                    rows,
+                });
+            }
+            ok
+        }
+    })?;
+    out.ok_or_else(|| "rrd_xport gave nothing".into())
+}
+
+/// Runs one argv-style librrd call under the turn: `head` (the command
+/// and, but for xport, the file) then `args`,
 /// as argv, `run` returning whether it succeeded; on failure, librrd's
 /// error text (or a word naming the call when librrd left none).
 fn call(
-    command: &str,
-    file: &str,
+    head: &[&str],
     args: &[String],
     run: impl FnOnce(c_int, *mut *mut c_char) -> bool,
 ) -> Result<(), String> {
-    let words: Vec<CString> = [command, file]
-        .into_iter()
+    let command = head[0];
+    let words: Vec<CString> = head
+        .iter()
+        .copied()
         .chain(args.iter().map(String::as_str))
         .map(|a| CString::new(a).map_err(|_| format!("{a:?} holds a NUL byte")))
         .collect::<Result<_, _>>()?;

@@ -17,9 +17,13 @@
 //! - [`selfstats`]: the master's own numbers as a graph of its own.
 //! - [`lock`]: one update at a time.
 //! - [`librrd`]: librrd's C calls the rrd crate lacks, and their lock.
+//! - [`explore`]: any-range graphs, CSV/JSON data and `/metrics` for `serve`.
+//! - [`expr`]: chained expressions over stored series, drawn by librrd.
 //! - [`fleet`]: simulated nodes for tests and benchmarks (`munin-fleet`).
 
 pub mod conf;
+pub mod explore;
+pub mod expr;
 pub mod fleet;
 pub mod librrd;
 pub mod limits;

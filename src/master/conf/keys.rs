@@ -70,6 +70,8 @@ pub const KEYWORDS: &[Keyword] = &[
     yes("domain_order"),
     yes("draw"),
     no("dropdownlimit", TEMPLATES),
+    // munin-rs's own: a graph drawn from an expression (`master::expr`).
+    yes("expr"),
     yes("extinfo"),
     no("fetch_data", INTERNAL),
     no("filename", INTERNAL),
@@ -195,6 +197,7 @@ pub const OURS: &[&str] = &[
     "carbon_port",
     "carbon_prefix",
     "notify_after",
+    "graph_hidpi",
 ];
 
 /// `word`'s entry, if it is one of Munin's keywords.

@@ -56,6 +56,7 @@ pub fn add(conf: &MasterConf, configs: &mut [Option<HostConfig>], answered: &[u6
                 .insert(name, pc);
         }
     }
+    notes.extend(super::expressions::add(conf, configs, answered));
     notes
 }
 

@@ -10,7 +10,16 @@
 //! RRDs read into the page cache meanwhile), and no new batch starts once
 //! the time budget is spent: the rest are drawn next run. With
 //! `graph_strategy cgi` in munin.conf, no graph is drawn here at all:
-//! `serve` draws each when a browser asks for it (see `super::serve`).
+//! `serve` draws each when a browser asks for it (see `super::serve`),
+//! and the service pages link each graph to serve's zoom page
+//! (`static/dynazoom.html`, see `crate::master::explore::zoom`): only
+//! serve has one, and a site without drawn graphs is served by it. Munin
+//! 2.0 likewise links its dynazoom page only when its CGI draws graphs.
+//!
+//! With `graph_hidpi yes` (ours; global, or on a group or host) each graph is drawn a second time at
+//! twice the pixels (librrd's `--zoom 2`) as `load-day-2x.png`, which
+//! the pages offer in `srcset` to screens with more than one device
+//! pixel per CSS pixel. Turned off, the 2x files are deleted.
 //!
 //! The site's pages are listed in the state after each run; a page the
 //! next run no longer makes (a host or plugin gone from the config) is
@@ -28,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use super::graphdef::{self, GraphField, GraphSpec, Period};
 use super::pages::{self, HostSummary, ServiceView};
 use super::render::Draw;
-use super::sitemap::{graph_file, host_dir};
+use super::sitemap::{graph_file, graph_file_2x, host_dir};
 use crate::master::conf::{Host, MasterConf};
 use crate::master::limits;
 use crate::master::state::{self, HostConfig, HostStatus, ServiceConfig};
@@ -68,13 +77,40 @@ pub struct Options {
     pub exe: Option<PathBuf>,
 }
 
+/// Whether munin.conf says `graph_strategy cgi`: `serve` draws every
+/// graph, and the pages link to its zoom page.
+pub fn cgi(conf: &MasterConf) -> bool {
+    crate::master::conf::last(&conf.settings, "graph_strategy").is_some_and(|v| v.trim() == "cgi")
+}
+
+/// Whether `host`'s graphs get 2x versions: `graph_hidpi` as munin.conf
+/// says now, on the host, else its groups, else globally. (The update
+/// also copies it into the stored configs like any `graph_*` key, but
+/// those lag until the next poll.)
+pub fn hidpi(conf: &MasterConf, host: &Host) -> bool {
+    let v = conf.inherited(host, "graph_hidpi");
+    matches!(
+        v.map(|v| v.trim().to_ascii_lowercase()).as_deref(),
+        Some("yes" | "true" | "on" | "1")
+    )
+}
+
+/// librrd's arguments for a graph drawn at `zoom` device pixels per
+/// pixel (librrd's `--zoom`: fonts, lines and sizes all scaled), from
+/// the 1x arguments; as an option, before the graph's elements.
+pub fn zoomed(mut args: Vec<String>, zoom: u32) -> Vec<String> {
+    if zoom > 1 {
+        let at = args.iter().position(|a| a == "--imgformat").unwrap_or(0);
+        args.splice(at..at, ["--zoom".to_string(), zoom.to_string()]);
+    }
+    args
+}
+
 impl Options {
     /// Graphs drawn here unless munin.conf says `graph_strategy cgi`.
     pub fn for_conf(conf: &MasterConf) -> Options {
-        let cgi = super::super::conf::last(&conf.settings, "graph_strategy")
-            .is_some_and(|v| v.trim() == "cgi");
         Options {
-            draw: !cgi,
+            draw: !cgi(conf),
             budget: None,
             // munin.conf's max_graph_jobs, else one per CPU.
             workers: conf
@@ -163,10 +199,36 @@ impl Out<'_> {
             let Some(base) = rel.strip_suffix(".html").filter(|_| plain) else {
                 continue;
             };
-            let graphs = Period::ALL.map(|p| format!("{base}-{}.png", p.name()));
-            for rel in graphs.iter().chain([&rel]) {
-                self.remove(rel);
+            let graphs: Vec<String> = Period::ALL
+                .into_iter()
+                .flat_map(|p| {
+                    [
+                        format!("{base}-{}.png", p.name()),
+                        format!("{base}-{}-2x.png", p.name()),
+                    ]
+                })
+                .collect();
+            for rel in graphs.into_iter().chain([rel]) {
+                self.remove(&rel);
             }
+        }
+    }
+
+    /// Deletes the 2x graphs the last run drew that this run's site has
+    /// not (`graph_hidpi` turned off, or the graph gone).
+    fn prune_2x(&mut self, last: &BTreeMap<String, Drawn>) {
+        let gone: Vec<String> = last
+            .keys()
+            .filter(|rel| rel.ends_with("-2x.png") && !self.graphs.contains(*rel))
+            .filter(|rel| {
+                Path::new(rel)
+                    .components()
+                    .all(|c| matches!(c, std::path::Component::Normal(_)))
+            })
+            .cloned()
+            .collect();
+        for rel in gone {
+            self.remove(&rel);
         }
     }
 
@@ -300,6 +362,8 @@ pub fn load(conf: &MasterConf) -> (Vec<HostSummary>, Vec<Option<HostConfig>>, Ve
 struct Due {
     rel: String,
     period: Period,
+    /// Device pixels per pixel: 2 for a `graph_hidpi` version.
+    zoom: u32,
     drawn_at: u64,
     mark: Drawn,
     host: Host,
@@ -334,6 +398,11 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> Report {
     out.report.notes.extend(notes);
 
     out.put("static/style.css", pages::STYLE.as_bytes());
+    // The zoom page's script, beside it (`serve` answers the page).
+    out.put(
+        "static/zoom.js",
+        crate::master::explore::zoom::SCRIPT.as_bytes(),
+    );
     out.put("index.html", pages::index(&summaries, conf).as_bytes());
     out.put("problems.html", pages::problems(&summaries).as_bytes());
 
@@ -349,19 +418,19 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> Report {
         let config = config.as_ref().unwrap_or(&empty);
         let status = s.status.as_ref();
         let step = u64::from(s.host.update_rate.unwrap_or(conf.update_rate));
-        let views = |services: &[ServiceConfig]| -> Vec<(usize, bool)> {
-            services
-                .iter()
-                .enumerate()
-                .map(|(i, sv)| (i, has_data(sv, status)))
-                .collect()
+        let zoom = cgi(conf);
+        let twice = hidpi(conf, &s.host);
+        let views = |services: &[ServiceConfig]| -> Vec<bool> {
+            services.iter().map(|sv| has_data(sv, status)).collect()
         };
         let mut tops = Vec::new();
         for (plugin, pc) in &config.plugins {
             let flags = views(&pc.services);
             let view = |i: usize| ServiceView {
                 service: &pc.services[i],
-                has_data: flags[i].1,
+                has_data: flags[i],
+                hidpi: twice,
+                zoom,
             };
             let top = pc.services.iter().position(|sv| sv.name == *plugin);
             let children: Vec<ServiceView> = (0..pc.services.len())
@@ -382,6 +451,8 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> Report {
                 None => ServiceView {
                     service: &stand_in,
                     has_data: false,
+                    hidpi: false,
+                    zoom,
                 },
             };
             let (rel, text) = pages::service(s, &root, &children);
@@ -394,12 +465,16 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> Report {
                 if !v.graphed() {
                     continue;
                 }
-                for period in Period::ALL {
-                    let rel = format!(
-                        "{}{}",
-                        host_dir(&s.host),
-                        graph_file(&v.service.name, period)
-                    );
+                let scales: &[u32] = if v.hidpi { &[1, 2] } else { &[1] };
+                for (period, &scale) in Period::ALL
+                    .into_iter()
+                    .flat_map(|p| scales.iter().map(move |z| (p, z)))
+                {
+                    let file = match scale {
+                        1 => graph_file(&v.service.name, period),
+                        _ => graph_file_2x(&v.service.name, period),
+                    };
+                    let rel = format!("{}{file}", host_dir(&s.host));
                     // An aggregate moves on with its sources.
                     let data = pc
                         .data
@@ -417,6 +492,7 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> Report {
                             drawn_at: old.map_or(0, |d| d.at),
                             rel,
                             period,
+                            zoom: scale,
                             mark: Drawn {
                                 at: now,
                                 hash: pc.hash.clone(),
@@ -428,13 +504,15 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> Report {
                     }
                 }
             }
-            tops.push((root.service.clone(), root.has_data));
+            tops.push((root.service.clone(), root.has_data, root.hidpi));
         }
         let views: Vec<ServiceView> = tops
             .iter()
-            .map(|(service, has_data)| ServiceView {
+            .map(|(service, has_data, hidpi)| ServiceView {
                 service,
                 has_data: *has_data,
+                hidpi: *hidpi,
+                zoom,
             })
             .collect();
         let (rel, text) = pages::host(s, &views);
@@ -446,11 +524,17 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> Report {
                 .iter()
                 .map(|v| {
                     let g = &v.service.graph;
-                    let cat = graphdef::attr(g, "graph_category")
-                        .map_or("other", str::trim)
-                        .to_ascii_lowercase();
-                    let title = graphdef::attr(g, "graph_title").unwrap_or(&v.service.name);
-                    (cat, v.service.name.clone(), title.to_string(), v.graphed())
+                    pages::ComparedGraph {
+                        category: graphdef::attr(g, "graph_category")
+                            .map_or("other", str::trim)
+                            .to_ascii_lowercase(),
+                        plugin: v.service.name.clone(),
+                        title: graphdef::attr(g, "graph_title")
+                            .unwrap_or(&v.service.name)
+                            .to_string(),
+                        shown: v.graphed(),
+                        hidpi: v.hidpi,
+                    }
                 })
                 .collect(),
         });
@@ -476,7 +560,7 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> Report {
                     .find(|(h, _)| h.host.groups == g && h.host.name == name)
                     .map(|(_, c)| c)
             })
-            .filter(|c| c.graphs.iter().any(|(.., shown)| *shown))
+            .filter(|c| c.graphs.iter().any(|g| g.shown))
             .collect();
         let compare = members.len() > 1;
         if compare {
@@ -493,6 +577,7 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> Report {
         draw_due(conf, opts, due, &mut kept, started, &mut out.report).await;
     }
     out.prune(&kept.pages);
+    out.prune_2x(&kept.graphs);
     let known = kept.graphs.len();
     kept.graphs.retain(|rel, _| out.graphs.contains(rel));
     // Saved only when something changed: at 3000 nodes the page list
@@ -517,7 +602,9 @@ async fn draw_due(
     started: Instant,
     report: &mut Report,
 ) {
-    due.sort_by_key(|d| (d.period != Period::Day, d.drawn_at));
+    // (2x versions after the 1x ones of their period: every screen
+    // needs the 1x; a 2x cut by the budget is drawn next run.)
+    due.sort_by_key(|d| (d.period != Period::Day, d.zoom > 1, d.drawn_at));
     let pool = Arc::new(match &opts.exe {
         Some(exe) if opts.workers > 0 => Pool::start(exe.clone(), opts.workers),
         _ => Pool::local(),
@@ -564,7 +651,7 @@ async fn draw_due(
                 next = after;
                 for (r, mark) in results.into_iter().zip(batch.marks) {
                     match r {
-                        Ok(()) => done.push(mark),
+                        Ok(_) => done.push(mark),
                         Err(e) => errors.push(e),
                     }
                 }
@@ -622,7 +709,7 @@ fn next_batch(
         match draw_args(rrdcached, &spec, d.period, d.mark.at) {
             Ok(built) => {
                 // Said once per graph, with the day graph.
-                if d.period == Period::Day {
+                if d.period == Period::Day && d.zoom == 1 {
                     notes.extend(
                         built
                             .warnings
@@ -632,7 +719,7 @@ fn next_batch(
                 }
                 batch.draws.push(Draw {
                     png: htmldir.join(&d.rel),
-                    args: built.args,
+                    args: zoomed(built.args, d.zoom),
                 });
                 batch.marks.push((d.rel, d.mark));
             }
@@ -679,6 +766,37 @@ mod tests {
         assert!(stale(Some(&d), "h", 10_800, Period::Week, 60), "half hour");
         assert!(!stale(Some(&d), "h", 11_700, Period::Year, 60));
         assert!(stale(Some(&d), "h", 86_400, Period::Year, 60), "a new day");
+    }
+
+    #[test]
+    fn a_2x_graph_is_the_same_arguments_zoomed_and_hidpi_is_inherited() {
+        let args: Vec<String> = ["--title", "x", "--imgformat", "PNG", "DEF:a=f:42:AVERAGE"]
+            .map(String::from)
+            .into();
+        assert_eq!(zoomed(args.clone(), 1), args);
+        assert_eq!(
+            zoomed(args, 2),
+            [
+                "--title",
+                "x",
+                "--zoom",
+                "2",
+                "--imgformat",
+                "PNG",
+                "DEF:a=f:42:AVERAGE"
+            ]
+        );
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("munin.conf");
+        std::fs::write(
+            &p,
+            "graph_hidpi yes\n[a;one.example]\naddress x\n[a;two.example]\naddress x\ngraph_hidpi no\n",
+        )
+        .unwrap();
+        let conf = MasterConf::load(&p).unwrap();
+        assert!(conf.warnings.is_empty(), "{:?}", conf.warnings);
+        let got: Vec<bool> = conf.hosts.iter().map(|h| hidpi(&conf, h)).collect();
+        assert_eq!(got, [true, false]);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //!
 //! - [`graphdef`]: a Munin graph as librrd graph arguments.
 //! - [`aggregate`]: munin.conf's graphs over other hosts' fields.
+//! - [`expressions`]: munin.conf's expression graphs (`name.expr`).
 //! - [`render`]: one PNG drawn by librrd.
 //! - [`pngfast`]: cheaper PNG encoding for librrd's graphs.
 //! - [`sitemap`]: where pages and graphs live; HTML escaping.
@@ -10,6 +11,7 @@
 //! - [`serve`]: htmldir over HTTP, graphs drawn on demand.
 
 pub mod aggregate;
+pub mod expressions;
 pub mod graphdef;
 pub mod html;
 pub mod pages;

@@ -2,13 +2,16 @@
 //! problems. Pure functions of what the update and limits left behind;
 //! every string from a node goes through [`escape`], every link through
 //! `sitemap`. Pages carry no timestamp, so an unchanged fleet gives
-//! byte-identical pages and nothing is rewritten.
+//! byte-identical pages and nothing is rewritten (the links to the zoom
+//! page name their ranges relative to now: `-30h` to `now`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::graphdef::{Period, attr, drawn};
-use super::sitemap::{escape, graph_file, group_dir, host_dir, service_page, up};
+use super::sitemap::{
+    escape, graph_file, graph_file_2x, group_dir, host_dir, service_base, service_page, up,
+};
 use crate::master::conf::{Host, MasterConf};
 use crate::master::limits::Check;
 use crate::master::state::{HostStatus, ServiceConfig};
@@ -29,6 +32,12 @@ table{border-collapse:collapse}td,th{padding:.2em .6em;text-align:left;border-bo
 .critical{color:#b00000;font-weight:bold}.warning{color:#a06000;font-weight:bold}
 .unknown{color:#666;font-weight:bold}.ok{color:#080}
 ul{padding-left:1.2em}li{margin:.2em 0}
+.zoom-plot{position:relative;display:inline-block;max-width:100%;touch-action:pan-y}
+.zoom-plot img{display:block}
+.zoom-sel{position:absolute;background:rgba(43,75,111,.25);border:1px solid #2b4b6f;pointer-events:none}
+.zoom-nav a,.zoom-nav span{margin-right:.8em}
+.zoom-form label{margin-right:.6em}.zoom-form input{width:9em}
+#zoom-status{min-height:1.2em;color:#555}
 ";
 
 /// A host as the overview, group and problems pages show it.
@@ -80,6 +89,17 @@ impl HostSummary {
 
 /// A whole page around `body`; `rel` is the page's path in htmldir.
 pub fn page(rel: &str, title: &str, crumbs: &[(String, String)], body: &str) -> String {
+    page_with(rel, title, crumbs, "", body)
+}
+
+/// As [`page`], with `head` (trusted markup: a script's tag) in `<head>`.
+pub fn page_with(
+    rel: &str,
+    title: &str,
+    crumbs: &[(String, String)],
+    head: &str,
+    body: &str,
+) -> String {
     let root = up(rel);
     let mut nav = format!("<a href=\"{root}index.html\">Munin</a>");
     for (href, text) in crumbs {
@@ -90,7 +110,7 @@ pub fn page(rel: &str, title: &str, crumbs: &[(String, String)], body: &str) -> 
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
 <title>{}</title>\n<link rel=\"stylesheet\" href=\"{root}static/style.css\">\n\
-<link rel=\"icon\" href=\"data:,\">\n</head>\n<body>\n<header>{nav}</header>\n<main>\n<h1>{}</h1>\n{body}</main>\n</body>\n</html>\n",
+<link rel=\"icon\" href=\"data:,\">\n{head}</head>\n<body>\n<header>{nav}</header>\n<main>\n<h1>{}</h1>\n{body}</main>\n</body>\n</html>\n",
         escape(title),
         escape(title)
     )
@@ -218,12 +238,32 @@ pub fn group(
 }
 
 /// One host's graphs for a comparison page: its name, its directory
-/// (relative to htmldir), and per plugin (top graph) its category, title
-/// and whether it has a graph.
+/// (relative to htmldir), and its plugins' top graphs.
 pub struct Compared {
     pub name: String,
     pub dir: String,
-    pub graphs: Vec<(String, String, String, bool)>,
+    pub graphs: Vec<ComparedGraph>,
+}
+
+/// A plugin's top graph on a comparison page.
+pub struct ComparedGraph {
+    pub category: String,
+    pub plugin: String,
+    pub title: String,
+    /// Whether it has a graph.
+    pub shown: bool,
+    /// Whether it has 2x versions (`graph_hidpi`).
+    pub hidpi: bool,
+}
+
+/// ` srcset="<2x> 2x"` for a graph with a 2x version (`prefix` leads to
+/// the host's directory), or nothing.
+fn srcset(hidpi: bool, prefix: &str, service: &str, period: Period) -> String {
+    if hidpi {
+        format!(" srcset=\"{prefix}{} 2x\"", graph_file_2x(service, period))
+    } else {
+        String::new()
+    }
 }
 
 /// munin-html's comparison page of a group for `period`: per category,
@@ -234,11 +274,11 @@ pub fn comparison(groups: &[String], period: Period, hosts: &[&Compared]) -> (St
     let root = up(&rel);
     let mut rows: BTreeMap<&str, BTreeMap<&str, &str>> = BTreeMap::new();
     for h in hosts {
-        for (cat, plugin, title, _) in &h.graphs {
-            rows.entry(cat.as_str())
+        for g in &h.graphs {
+            rows.entry(g.category.as_str())
                 .or_default()
-                .entry(plugin.as_str())
-                .or_insert(title.as_str());
+                .entry(g.plugin.as_str())
+                .or_insert(g.title.as_str());
         }
     }
     let mut body = String::from("<p>");
@@ -259,15 +299,16 @@ pub fn comparison(groups: &[String], period: Period, hosts: &[&Compared]) -> (St
                 let graph = h
                     .graphs
                     .iter()
-                    .find(|(c, p, _, shown)| c == cat && p == plugin && *shown);
+                    .find(|g| g.category == *cat && g.plugin == *plugin && g.shown);
                 match graph {
-                    Some(_) => {
+                    Some(g) => {
                         let _ = writeln!(
                             body,
-                            "<td><a href=\"{root}{dir}{page}\"><img src=\"{root}{dir}{png}\" alt=\"{host}: {t} by {per}\"></a><br>{host}</td>",
+                            "<td><a href=\"{root}{dir}{page}\"><img src=\"{root}{dir}{png}\"{set} alt=\"{host}: {t} by {per}\"></a><br>{host}</td>",
                             dir = h.dir,
                             page = service_page(plugin),
                             png = graph_file(plugin, period),
+                            set = srcset(g.hidpi, &format!("{root}{}", h.dir), plugin, period),
                             host = escape(&h.name),
                             t = escape(title),
                             per = period.name()
@@ -297,10 +338,15 @@ pub fn comparison(groups: &[String], period: Period, hosts: &[&Compared]) -> (St
 pub struct ServiceView<'a> {
     pub service: &'a ServiceConfig,
     pub has_data: bool,
+    /// Whether its graphs have 2x versions (`graph_hidpi`).
+    pub hidpi: bool,
+    /// Whether the service page links its graphs to serve's zoom page
+    /// (`graph_strategy cgi`, see `html`).
+    pub zoom: bool,
 }
 
 impl ServiceView<'_> {
-    fn title(&self) -> &str {
+    pub fn title(&self) -> &str {
         attr(&self.service.graph, "graph_title").unwrap_or(&self.service.name)
     }
 
@@ -308,19 +354,27 @@ impl ServiceView<'_> {
         self.has_data && drawn(&self.service.graph)
     }
 
-    fn figure(&self, periods: &[Period], prefix: &str, link: Option<&str>) -> String {
+    /// The graphs of `periods`, each linking where `link` says; `prefix`
+    /// leads to the host's directory.
+    fn figure(
+        &self,
+        periods: &[Period],
+        prefix: &str,
+        link: impl Fn(Period) -> Option<String>,
+    ) -> String {
         let mut out = String::from("<div class=\"graphs\">\n");
         if !self.graphed() {
             out.push_str("<p>No graph: nothing stored yet, or <code>graph no</code>.</p>\n");
         }
         for p in periods.iter().filter(|_| self.graphed()) {
             let img = format!(
-                "<img src=\"{prefix}{}\" alt=\"{} by {}\">",
+                "<img src=\"{prefix}{}\"{} alt=\"{} by {}\">",
                 graph_file(&self.service.name, *p),
+                srcset(self.hidpi, prefix, &self.service.name, *p),
                 escape(self.title()),
                 p.name()
             );
-            let _ = match link {
+            let _ = match link(*p) {
                 Some(href) => writeln!(out, "<figure><a href=\"{href}\">{img}</a></figure>"),
                 None => writeln!(out, "<figure>{img}</figure>"),
             };
@@ -330,7 +384,7 @@ impl ServiceView<'_> {
     }
 }
 
-fn host_crumbs(host: &Host) -> Vec<(String, String)> {
+pub fn host_crumbs(host: &Host) -> Vec<(String, String)> {
     let mut c = group_crumbs(&host.groups);
     c.push((format!("{}index.html", host_dir(host)), host.name.clone()));
     c
@@ -361,7 +415,7 @@ pub fn host(summary: &HostSummary, services: &[ServiceView]) -> (String, String)
                 "<h3><a href=\"{href}\">{}</a></h3>",
                 escape(s.title())
             );
-            body.push_str(&s.figure(&[Period::Day, Period::Week], "", Some(&href)));
+            body.push_str(&s.figure(&[Period::Day, Period::Week], "", |_| Some(href.clone())));
         }
     }
     let text = page(&rel, &h.name, &host_crumbs(h), &body);
@@ -378,11 +432,27 @@ pub fn service(
     let h = &summary.host;
     let rel = format!("{}{}", host_dir(h), service_page(&view.service.name));
     let back = up(&service_page(&view.service.name));
+    let root = up(&rel);
+    let plugin_name = format!("{}{}", host_dir(h), service_base(&view.service.name));
     let mut body = String::new();
     if let Some(info) = attr(&view.service.graph, "graph_info") {
         let _ = writeln!(body, "<p>{}</p>", escape(info));
     }
-    body.push_str(&view.figure(&Period::ALL, &back, None));
+    body.push_str(&view.figure(&Period::ALL, &back, |p| {
+        view.zoom.then(|| {
+            format!(
+                "{root}{}",
+                crate::master::explore::zoom::period_href(&plugin_name, p)
+            )
+        })
+    }));
+    if view.zoom && view.graphed() {
+        let _ = writeln!(
+            body,
+            "<p><a href=\"{root}{}\">Zoom</a>: any range of this graph, its data as CSV or JSON.</p>",
+            crate::master::explore::zoom::period_href(&plugin_name, Period::Day)
+        );
+    }
     if !children.is_empty() {
         body.push_str("<h2>Graphs</h2>\n<ul>\n");
         for c in children {
@@ -414,15 +484,26 @@ pub fn service(
         }
         body.push_str("</table>\n");
     }
-    let mut crumbs = host_crumbs(h);
-    if let Some((plugin, _)) = view.service.name.split_once('.') {
+    let text = page(
+        &rel,
+        view.title(),
+        &service_crumbs(h, &view.service.name),
+        &body,
+    );
+    (rel, text)
+}
+
+/// Breadcrumbs down to a service's page (not included): its host, and
+/// for a multigraph child its plugin's page.
+pub fn service_crumbs(host: &Host, service: &str) -> Vec<(String, String)> {
+    let mut crumbs = host_crumbs(host);
+    if let Some((plugin, _)) = service.split_once('.') {
         crumbs.push((
-            format!("{}{}", host_dir(h), service_page(plugin)),
+            format!("{}{}", host_dir(host), service_page(plugin)),
             plugin.to_string(),
         ));
     }
-    let text = page(&rel, view.title(), &crumbs, &body);
-    (rel, text)
+    crumbs
 }
 
 /// `problems.html`: every field not OK, worst first.
@@ -489,6 +570,42 @@ mod tests {
         assert_eq!(ordered(["b", "a", "b"], None), vec!["a", "b"]);
     }
 
+    /// With `graph_strategy cgi` each graph links to the zoom page over
+    /// its period; with `graph_hidpi` each offers its 2x file.
+    #[test]
+    fn service_pages_link_the_zoom_page_and_offer_2x_graphs() {
+        let host = Host::new(vec!["lab".into()], "h.example");
+        let summary = HostSummary {
+            host,
+            status: None,
+            checks: Vec::new(),
+        };
+        let service = ServiceConfig {
+            name: "if.eth0".into(),
+            graph: vec![("graph_title".into(), "eth0".into())],
+            fields: Vec::new(),
+            files: Vec::new(),
+            own_limits: None,
+        };
+        let view = |zoom, hidpi| ServiceView {
+            service: &service,
+            has_data: true,
+            hidpi,
+            zoom,
+        };
+        let (rel, text) = super::service(&summary, &view(true, true), &[]);
+        assert_eq!(rel, "lab/h.example/if/eth0.html");
+        assert!(
+            text.contains("<a href=\"../../../static/dynazoom.html?plugin_name=lab/h.example/if/eth0&amp;start_epoch=-8d&amp;stop_epoch=now\"><img src=\"../if/eth0-week.png\" srcset=\"../if/eth0-week-2x.png 2x\""),
+            "{text}"
+        );
+        let (_, text) = super::service(&summary, &view(false, false), &[]);
+        assert!(
+            !text.contains("dynazoom") && !text.contains("srcset"),
+            "{text}"
+        );
+    }
+
     /// Munin's FAQ: `[foo.bar;] node_order fii.foo.bar bing.foo.bar
     /// goo.foo.bar` lists the group's hosts in that order, and
     /// `domain_order` the top-level groups.
@@ -518,18 +635,19 @@ mod tests {
         let graphs = |n: &str| Compared {
             name: n.into(),
             dir: format!("foo.bar/{n}/"),
-            graphs: vec![(
-                "system".into(),
-                "load".into(),
-                "Load <avg>".into(),
-                n != "goo.foo.bar",
-            )],
+            graphs: vec![ComparedGraph {
+                category: "system".into(),
+                plugin: "load".into(),
+                title: "Load <avg>".into(),
+                shown: n != "goo.foo.bar",
+                hidpi: n == "fii.foo.bar",
+            }],
         };
         let (a, b) = (graphs("fii.foo.bar"), graphs("goo.foo.bar"));
         let (rel, cmp) = comparison(&["foo.bar".to_string()], Period::Week, &[&a, &b]);
         assert_eq!(rel, "foo.bar/comparison-week.html");
         assert!(
-            cmp.contains("<img src=\"../foo.bar/fii.foo.bar/load-week.png\""),
+            cmp.contains("<img src=\"../foo.bar/fii.foo.bar/load-week.png\" srcset=\"../foo.bar/fii.foo.bar/load-week-2x.png 2x\""),
             "{cmp}"
         );
         assert!(cmp.contains("<td>goo.foo.bar</td>"), "{cmp}");

@@ -9,6 +9,8 @@
 
 use std::path::Path;
 
+use crate::master::librrd::GraphInfo;
+
 /// A graph to draw: librrd's arguments (after the file name) and where.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Draw {
@@ -16,8 +18,9 @@ pub struct Draw {
     pub args: Vec<String>,
 }
 
-/// Draws `job.png`; the error is librrd's, naming the file.
-pub fn draw(job: &Draw) -> Result<(), String> {
+/// Draws `job.png`, returning librrd's numbers about it (the plot area,
+/// the range drawn); the error is librrd's, naming the file.
+pub fn draw(job: &Draw) -> Result<GraphInfo, String> {
     let tmp = crate::atomic_file::temp_name(&job.png);
     let fail = |e: String| format!("{}: {e}", job.png.display());
     if let Some(dir) = job.png.parent() {
@@ -26,14 +29,18 @@ pub fn draw(job: &Draw) -> Result<(), String> {
     let file = tmp
         .to_str()
         .ok_or_else(|| fail("not a UTF-8 path".into()))?;
-    if let Err(e) = crate::master::librrd::graph(file, &job.args) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(fail(e));
-    }
+    let info = match crate::master::librrd::graph(file, &job.args) {
+        Ok(info) => info,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(fail(e));
+        }
+    };
     std::fs::rename(&tmp, &job.png).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         fail(format!("cannot rename into place: {e}"))
-    })
+    })?;
+    Ok(info)
 }
 
 /// Whether `path` starts like a PNG.

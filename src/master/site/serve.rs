@@ -24,43 +24,91 @@ use axum::response::Response;
 use super::graphdef::Period;
 use super::html;
 use super::render::Draw;
-use super::sitemap::{graph_file, host_dir};
+use super::sitemap::{graph_file, graph_file_2x, host_dir, service_base};
 use crate::master::conf::MasterConf;
-use crate::master::state::{self, ServiceConfig};
+use crate::master::state::{self, HostConfig, ServiceConfig, Values};
 use crate::master::store::workers::Pool;
 
 /// A graph the site shows: whose and which.
-#[derive(Clone)]
-struct Known {
-    host: usize,
+pub struct Shown {
+    pub host: usize,
     /// The host's update rate.
-    step: u64,
-    service: ServiceConfig,
-    period: Period,
+    pub step: u64,
+    /// Where in `configs[host]`: the plugin and the service's index.
+    plugin: String,
+    index: usize,
     /// For an aggregate: when its sources last answered.
     data: Option<u64>,
+    /// Its path in the site without extension (`group/host/load`).
+    pub base: String,
 }
 
-/// munin.conf, the graphs it shows by path in htmldir, and when each
-/// host last answered.
-struct Current {
-    conf: MasterConf,
-    graphs: HashMap<String, Known>,
-    answered: Vec<u64>,
+/// munin.conf, the hosts' stored configs and last values, and the graphs
+/// they make, by path in htmldir.
+pub struct Current {
+    pub conf: MasterConf,
+    pub configs: Vec<Option<HostConfig>>,
+    pub values: Values,
+    pub services: Vec<Shown>,
+    /// A period graph's file → (service, period, zoom): `load-day.png`,
+    /// and `load-day-2x.png` for HiDPI screens under `graph_hidpi yes`.
+    graphs: HashMap<String, (usize, Period, u32)>,
+    /// A service's base path → service.
+    pub bases: HashMap<String, usize>,
+    pub answered: Vec<u64>,
+    catalog: std::sync::OnceLock<Vec<crate::master::expr::Source>>,
     /// Each graph's draw since the inputs last changed: requests arriving
     /// while it runs wait for the same draw, and a failure is answered from
     /// here (500 and librrd's reason) until munin.conf or the update's
     /// state changes, never drawn again per request.
     draws: Mutex<HashMap<String, Arc<Drawn>>>,
+    /// `/metrics` of this state, text and OpenMetrics, made once.
+    pub metrics: [std::sync::OnceLock<axum::body::Bytes>; 2],
+}
+
+impl Current {
+    pub fn service(&self, s: &Shown) -> &ServiceConfig {
+        &self.configs[s.host]
+            .as_ref()
+            .expect("indexed from a config")
+            .plugins[&s.plugin]
+            .services[s.index]
+    }
+
+    /// When a graph's data last changed.
+    pub fn stamp(&self, s: &Shown) -> u64 {
+        s.data.unwrap_or(self.answered[s.host])
+    }
+
+    /// Every stored field, for expressions typed in (made once per state).
+    pub fn catalog(&self) -> &[crate::master::expr::Source] {
+        self.catalog
+            .get_or_init(|| super::expressions::catalog(&self.conf, &self.configs))
+    }
+
+    /// A period graph's path → its service and period.
+    pub fn graphs_get(&self, rel: &str) -> Option<(usize, Period)> {
+        self.graphs.get(rel).map(|&(n, p, _)| (n, p))
+    }
+
+    /// The graph of `s`, its fields pointed at their files.
+    pub fn spec(&self, s: &Shown) -> super::graphdef::GraphSpec {
+        html::spec(&self.conf.dbdir, &self.conf.hosts[s.host], self.service(s))
+    }
 }
 
 type Drawn = tokio::sync::OnceCell<Result<(), String>>;
 
 type Index = Arc<Current>;
 
-struct Site {
+pub struct Site {
     conf_path: PathBuf,
-    pool: Pool,
+    pub pool: Pool,
+    /// Any-range graphs drawn.
+    pub cache: crate::master::explore::cache::Cache,
+    /// Room for explore requests (drawing or exporting, or waiting to):
+    /// beyond it a request is refused at once, not queued without bound.
+    pub room: Arc<tokio::sync::Semaphore>,
     /// Graph paths → graphs, rebuilt when the update's state changes.
     /// Rebuilt when munin.conf or values.json changes.
     index: Mutex<(Option<(SystemTime, SystemTime)>, Index)>,
@@ -73,7 +121,7 @@ fn mtime(p: &Path) -> Option<SystemTime> {
 impl Site {
     /// The current munin.conf and graph index (re-read when values.json
     /// changed, i.e. after each update).
-    fn current(&self) -> Result<Index, String> {
+    pub fn current(&self) -> Result<Index, String> {
         let mut cached = self.index.lock().unwrap_or_else(|p| p.into_inner());
         let values_path = state::values_path(&cached.1.conf.dbdir);
         let stamp = mtime(&self.conf_path).zip(mtime(&values_path));
@@ -87,25 +135,37 @@ impl Site {
         for n in notes {
             tracing::debug!("{n}");
         }
-        let mut map = HashMap::new();
-        for (i, (h, config)) in conf_now.hosts.iter().zip(configs).enumerate() {
+        let (mut services, mut graphs, mut bases) = (Vec::new(), HashMap::new(), HashMap::new());
+        for (i, (h, config)) in conf_now.hosts.iter().zip(&configs).enumerate() {
             let Some(config) = config else {
                 continue;
             };
-            for pc in config.plugins.values() {
-                for s in &pc.services {
+            let hidpi = html::hidpi(&conf_now, h);
+            for (plugin, pc) in &config.plugins {
+                for (index, s) in pc.services.iter().enumerate() {
+                    let n = services.len();
+                    let base = format!("{}{}", host_dir(h), service_base(&s.name));
                     for period in Period::ALL {
-                        map.insert(
+                        graphs.insert(
                             format!("{}{}", host_dir(h), graph_file(&s.name, period)),
-                            Known {
-                                host: i,
-                                step: u64::from(h.update_rate.unwrap_or(conf_now.update_rate)),
-                                service: s.clone(),
-                                period,
-                                data: pc.data,
-                            },
+                            (n, period, 1),
                         );
+                        if hidpi {
+                            graphs.insert(
+                                format!("{}{}", host_dir(h), graph_file_2x(&s.name, period)),
+                                (n, period, 2),
+                            );
+                        }
                     }
+                    bases.insert(base.clone(), n);
+                    services.push(Shown {
+                        host: i,
+                        step: u64::from(h.update_rate.unwrap_or(conf_now.update_rate)),
+                        plugin: plugin.clone(),
+                        index,
+                        data: pc.data,
+                        base,
+                    });
                 }
             }
         }
@@ -118,9 +178,15 @@ impl Site {
                 stamp,
                 Arc::new(Current {
                     conf: conf_now,
-                    graphs: map,
+                    configs,
+                    values,
+                    services,
+                    graphs,
+                    bases,
                     answered,
+                    catalog: Default::default(),
                     draws: Mutex::default(),
+                    metrics: Default::default(),
                 }),
             ),
         );
@@ -151,7 +217,7 @@ pub fn local_path(uri_path: &str) -> Option<String> {
     })
 }
 
-fn respond(status: StatusCode, kind: &str, body: Vec<u8>) -> Response {
+pub fn respond(status: StatusCode, kind: &str, body: Vec<u8>) -> Response {
     Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, kind)
@@ -160,7 +226,12 @@ fn respond(status: StatusCode, kind: &str, body: Vec<u8>) -> Response {
         .unwrap_or_default()
 }
 
-async fn get(State(site): State<Arc<Site>>, method: Method, uri: Uri) -> Response {
+async fn get(
+    State(site): State<Arc<Site>>,
+    method: Method,
+    headers: header::HeaderMap,
+    uri: Uri,
+) -> Response {
     if method != Method::GET && method != Method::HEAD {
         let mut r = respond(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -170,6 +241,9 @@ async fn get(State(site): State<Arc<Site>>, method: Method, uri: Uri) -> Respons
         r.headers_mut()
             .insert(header::ALLOW, header::HeaderValue::from_static("GET, HEAD"));
         return r;
+    }
+    if let Some(answer) = crate::master::explore::answer::route(&site, &headers, &uri).await {
+        return answer;
     }
     let Some(rel) = local_path(uri.path()) else {
         return respond(StatusCode::NOT_FOUND, "text/plain", b"not found\n".to_vec());
@@ -185,7 +259,7 @@ async fn get(State(site): State<Arc<Site>>, method: Method, uri: Uri) -> Respons
         }
     };
     let path = current.conf.htmldir.join(&rel);
-    if let Some(k) = current.graphs.get(&rel) {
+    if let Some(&(n, period, zoom)) = current.graphs.get(&rel) {
         let drawn = current
             .draws
             .lock()
@@ -195,7 +269,7 @@ async fn get(State(site): State<Arc<Site>>, method: Method, uri: Uri) -> Respons
             .clone();
         let outcome = drawn
             .get_or_init(|| async {
-                let r = refresh(&site, &current, k, &path).await;
+                let r = refresh(&site, &current, &current.services[n], period, zoom, &path).await;
                 if let Err(e) = &r {
                     tracing::error!("{rel}: {e}");
                 }
@@ -214,6 +288,7 @@ async fn get(State(site): State<Arc<Site>>, method: Method, uri: Uri) -> Respons
         Some("html") => "text/html; charset=utf-8",
         Some("css") => "text/css",
         Some("png") => "image/png",
+        Some("js") => "text/javascript; charset=utf-8",
         _ => "application/octet-stream",
     };
     match tokio::task::block_in_place(|| std::fs::read(&path)) {
@@ -231,29 +306,39 @@ async fn get(State(site): State<Arc<Site>>, method: Method, uri: Uri) -> Respons
 }
 
 /// Draws the graph at `path` if it is missing or behind its host's data.
-async fn refresh(site: &Site, current: &Current, k: &Known, path: &Path) -> Result<(), String> {
+async fn refresh(
+    site: &Site,
+    current: &Current,
+    k: &Shown,
+    period: Period,
+    zoom: u32,
+    path: &Path,
+) -> Result<(), String> {
     let conf = &current.conf;
-    let host = &conf.hosts[k.host];
-    let answered = k.data.unwrap_or(current.answered[k.host]);
+    let answered = current.stamp(k);
     let now = crate::clock::now();
     let drawn = mtime(path).map(crate::clock::since_epoch);
     let due = match drawn {
         None => true,
-        Some(at) => html::moved(at, answered, k.period, k.step),
+        Some(at) => html::moved(at, answered, period, k.step),
     };
     if !due {
         return Ok(());
     }
-    let spec = html::spec(&conf.dbdir, host, &k.service);
+    let spec = current.spec(k);
     let draw = Draw {
         png: path.to_path_buf(),
-        args: html::draw_args(conf.rrdcached_socket.as_deref(), &spec, k.period, now)?.args,
+        args: html::zoomed(
+            html::draw_args(conf.rrdcached_socket.as_deref(), &spec, period, now)?.args,
+            zoom,
+        ),
     };
     site.pool
         .draw(vec![draw])
         .await
         .pop()
         .unwrap_or_else(|| Err("no answer".into()))
+        .map(drop)
 }
 
 /// Serves until interrupted.
@@ -266,13 +351,23 @@ pub async fn run(conf_path: PathBuf, port: u16, workers: usize) -> Result<(), St
     let site = Arc::new(Site {
         conf_path,
         pool,
+        cache: Default::default(),
+        room: Arc::new(tokio::sync::Semaphore::new(
+            crate::master::explore::answer::ROOM,
+        )),
         index: Mutex::new((
             None,
             Arc::new(Current {
                 conf: MasterConf::default(),
+                configs: Vec::new(),
+                values: Values::default(),
+                services: Vec::new(),
                 graphs: HashMap::new(),
+                bases: HashMap::new(),
                 answered: Vec::new(),
+                catalog: Default::default(),
                 draws: Mutex::default(),
+                metrics: Default::default(),
             }),
         )),
     });

@@ -77,6 +77,18 @@ pub fn graph_file(service: &str, period: Period) -> String {
     format!("{}-{}.png", service_base(service), period.name())
 }
 
+/// The same graph drawn at twice the pixels (`graph_hidpi yes`), for
+/// `srcset`: `load-day-2x.png`.
+///
+/// It cannot be another file's name: every 1x graph ends in `-day.png`,
+/// `-week.png`, `-month.png` or `-year.png`, never `-2x.png`; pages end
+/// in `.html`; and from a 2x name, dropping `-2x.png` and splitting at
+/// the last `-` gives back the period (its names have no `-`) and the
+/// service's base, which [`service_base`] makes distinct per service.
+pub fn graph_file_2x(service: &str, period: Period) -> String {
+    format!("{}-{}-2x.png", service_base(service), period.name())
+}
+
 /// `../` as many times as `rel` (a path relative to htmldir) has
 /// directories: the way back to the site's root.
 pub fn up(rel: &str) -> String {
@@ -108,7 +120,30 @@ mod tests {
         assert_eq!(service_base("if.eth0"), "if/eth0");
         assert_eq!(service_base("if.../x"), format!("if/{}", part("../x")));
         assert_eq!(graph_file("load", Period::Week), "load-week.png");
+        assert_eq!(graph_file_2x("if.eth0", Period::Day), "if/eth0-day-2x.png");
         assert_eq!(up("a/b/index.html"), "../../");
+    }
+
+    /// Services whose names look like another's 2x graph still get
+    /// distinct files: `load-day` is a valid plugin name.
+    #[test]
+    fn hidpi_graph_names_collide_with_nothing() {
+        let names = [
+            "load",
+            "load-day",
+            "load-day-2x",
+            "load-2x",
+            "if.eth0",
+            "if.eth0-day",
+        ];
+        let mut all = std::collections::BTreeSet::new();
+        for n in names {
+            assert!(all.insert(service_page(n)), "{n}");
+            for p in Period::ALL {
+                assert!(all.insert(graph_file(n, p)), "{n} {p:?}");
+                assert!(all.insert(graph_file_2x(n, p)), "{n} {p:?} 2x");
+            }
+        }
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //! answers with one JSON line of outcomes. A worker that dies fails over
 //! to storing in the master itself: slower, never lost. librrd's graph
 //! keeps global state and is no more thread-safe, so the HTML step hands
-//! its graphs to the same kind of worker, a batch per line.
+//! its graphs to the same kind of worker, a batch per line, and `serve`
+//! its any-range graphs and data exports.
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -24,6 +25,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::rrdfile::{self, Outcome};
+use crate::master::librrd::{GraphInfo, Xported};
 use crate::master::poll::plan::FieldPlan;
 use crate::master::site::render::{self, Draw};
 
@@ -63,13 +65,16 @@ pub fn store_here(job: &Job) -> Vec<Done> {
 pub enum Task {
     Store(Job),
     Draw(Vec<Draw>),
+    /// `rrdtool xport` arguments: a graph's data, for `serve`.
+    Export(Vec<String>),
 }
 
 /// A worker's answer, one per task.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Answer {
     Stored(Vec<Done>),
-    Drawn(Vec<Result<(), String>>),
+    Drawn(Vec<Result<GraphInfo, String>>),
+    Exported(Result<Xported, String>),
     /// A line that was no task (cannot happen between matching binaries).
     Refused(String),
 }
@@ -79,6 +84,7 @@ impl Answer {
         match self {
             Answer::Stored(d) => d.len(),
             Answer::Drawn(d) => d.len(),
+            Answer::Exported(_) => 1,
             Answer::Refused(_) => 0,
         }
     }
@@ -89,6 +95,7 @@ fn perform(task: &Task) -> Answer {
     match task {
         Task::Store(job) => Answer::Stored(store_here(job)),
         Task::Draw(draws) => Answer::Drawn(draws.iter().map(render::draw).collect()),
+        Task::Export(args) => Answer::Exported(crate::master::librrd::xport(args)),
     }
 }
 
@@ -167,12 +174,13 @@ impl Pool {
         let wanted = match &*task {
             Task::Store(job) => job.fields.len(),
             Task::Draw(draws) => draws.len(),
+            Task::Export(_) => 1,
         };
         if let Some(queue) = &self.queue {
             let (reply, answer) = oneshot::channel();
             if queue.send((task.clone(), reply)).await.is_ok() {
                 match answer.await {
-                    Ok(Ok(a @ Answer::Stored(_))) | Ok(Ok(a @ Answer::Drawn(_)))
+                    Ok(Ok(a @ (Answer::Stored(_) | Answer::Drawn(_) | Answer::Exported(_))))
                         if a.len() == wanted =>
                     {
                         return a;
@@ -197,11 +205,19 @@ impl Pool {
     }
 
     /// Draws `draws` in a worker, or here when no worker can.
-    pub async fn draw(&self, draws: Vec<Draw>) -> Vec<Result<(), String>> {
+    pub async fn draw(&self, draws: Vec<Draw>) -> Vec<Result<GraphInfo, String>> {
         let n = draws.len();
         match self.perform(Task::Draw(draws)).await {
             Answer::Drawn(done) => done,
             other => vec![Err(format!("worker: {other:?}")); n],
+        }
+    }
+
+    /// Runs `rrdtool xport ARGS` in a worker, or here when no worker can.
+    pub async fn export(&self, args: Vec<String>) -> Result<Xported, String> {
+        match self.perform(Task::Export(args)).await {
+            Answer::Exported(done) => done,
+            other => Err(format!("worker: {other:?}")),
         }
     }
 }

@@ -14,11 +14,13 @@
 //! - `vars`: the `DEF`s and shown values (`CDEF`s) a graph reads.
 //! - `legend`: what is drawn, in which order and style, and the legend.
 //! - `future`: `graph_future`, and the `trend` and `predict` lines.
+//! - [`xport`]: the same series as librrd `xport` arguments, for data out.
 
 mod future;
 mod legend;
 mod safe;
 mod vars;
+pub mod xport;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -125,13 +127,90 @@ pub struct Built {
     pub warnings: Vec<String>,
 }
 
+/// What one drawing covers: one of the pages' periods, or a window
+/// someone chose (`serve`'s any-range graphs).
+#[derive(Debug, Clone)]
+struct Frame {
+    start: u64,
+    end: u64,
+    /// After the title: `by day`, or the range.
+    caption: String,
+    /// Width and height instead of `graph_width`/`graph_height`, and
+    /// librrd's `--zoom` (device pixels per pixel).
+    size: Option<(u32, u32)>,
+    zoom: u32,
+    /// The period whose steps `graph_future`, trend and predict count in.
+    period: Period,
+}
+
 /// The arguments for one graph of `spec` over `period`, ending at `end`.
 /// Errors (nothing stored, a cdef that is not RPN) name what is wrong.
 pub fn build(spec: &GraphSpec, period: Period, end: u64) -> Result<Built, String> {
+    let ahead = future::seconds(&spec.graph, period);
+    let frame = Frame {
+        start: (end + ahead).saturating_sub(period.span()),
+        end: end + ahead,
+        caption: format!("by {}", period.name()),
+        size: None,
+        zoom: 1,
+        period,
+    };
+    build_frame(spec, &frame, end, ahead)
+}
+
+/// The arguments for `spec` drawn over a window: its range and size, at
+/// its scale; no look ahead (the window says where the graph ends).
+pub fn build_window(
+    spec: &GraphSpec,
+    w: &crate::master::explore::window::Window,
+) -> Result<Built, String> {
+    let period = Period::ALL
+        .into_iter()
+        .find(|p| p.span() >= w.span())
+        .unwrap_or(Period::Year);
+    let frame = Frame {
+        start: w.start,
+        end: w.end,
+        caption: format!("{} to {}", utc(w.start), utc(w.end)),
+        size: Some((w.width, w.height)),
+        zoom: w.scale,
+        period,
+    };
+    build_frame(spec, &frame, w.end, 0)
+}
+
+/// `YYYY-MM-DD HH:MM UTC`, for a window's title (days from the epoch by
+/// the proleptic Gregorian calendar: no time zone database needed).
+pub fn utc(t: u64) -> String {
+    let (days, secs) = (t / 86400, t % 86400);
+    // Howard Hinnant's civil-from-days, for days since 1970-01-01.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        secs / 3600,
+        secs % 3600 / 60
+    )
+}
+
+fn build_frame(spec: &GraphSpec, frame: &Frame, now: u64, ahead: u64) -> Result<Built, String> {
     let mut out = Built::default();
     let per = graph_period(&spec.graph);
-    let ahead = future::seconds(&spec.graph, period);
-    header(&mut out, &spec.graph, period, end + ahead, per);
+    header(&mut out, &spec.graph, frame, per);
+    if let Some(text) = super::expressions::expression(&spec.graph) {
+        let sources = super::expressions::sources(spec);
+        let compiled = crate::master::expr::compile_str(text, &sources, frame.start, frame.end)
+            .map_err(|e| e.to_string())?;
+        out.args.extend(compiled.graph_args());
+        return Ok(out);
+    }
     let index: HashMap<&str, usize> = spec
         .fields
         .iter()
@@ -144,7 +223,15 @@ pub fn build(spec: &GraphSpec, period: Period, end: u64) -> Result<Built, String
     let drawn = drawn_fields(spec, &shown, &negatives);
     Legend::new(spec, &drawn).draw(&mut out.args, spec, &drawn, &shown, &negatives);
     let colours = legend::colours(spec, &drawn);
-    future::draw(&mut out.args, spec, period, end, ahead, &shown, &colours);
+    future::draw(
+        &mut out.args,
+        spec,
+        frame.period,
+        now,
+        ahead,
+        &shown,
+        &colours,
+    );
     Ok(out)
 }
 
@@ -157,23 +244,26 @@ fn graph_period(g: &[(String, String)]) -> &str {
 }
 
 /// Title, time span, size, looks, and the safe part of `graph_args`.
-fn header(out: &mut Built, g: &[(String, String)], period: Period, end: u64, per: &str) {
+fn header(out: &mut Built, g: &[(String, String)], frame: &Frame, per: &str) {
     let a = &mut out.args;
     let title = attr(g, "graph_title").unwrap_or("untitled");
     a.push("--title".into());
-    a.push(format!("{} - by {}", rrd_text(title, 120), period.name()));
-    a.extend([
-        "--start".into(),
-        end.saturating_sub(period.span()).to_string(),
-    ]);
-    a.extend(["--end".into(), end.to_string()]);
+    a.push(format!("{} - {}", rrd_text(title, 120), frame.caption));
+    a.extend(["--start".into(), frame.start.to_string()]);
+    a.extend(["--end".into(), frame.end.to_string()]);
     let size = |key: &str, default: u32| {
         attr(g, key)
             .and_then(|v| v.trim().parse::<u32>().ok())
             .map_or(default, |v| v.clamp(100, 2000))
     };
-    a.extend(["--width".into(), size("graph_width", 400).to_string()]);
-    a.extend(["--height".into(), size("graph_height", 175).to_string()]);
+    let (width, height) = frame
+        .size
+        .unwrap_or_else(|| (size("graph_width", 400), size("graph_height", 175)));
+    a.extend(["--width".into(), width.to_string()]);
+    a.extend(["--height".into(), height.to_string()]);
+    if frame.zoom > 1 {
+        a.extend(["--zoom".into(), frame.zoom.to_string()]);
+    }
     a.extend(["--imgformat".into(), "PNG".into()]);
     for part in [
         "--slope-mode",
