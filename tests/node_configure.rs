@@ -123,8 +123,10 @@ fn core_library_table_and_shell_lines_are_debians() {
         &["--families=manual"],
         &["--suggest", "--newer", "1.4.0"],
     ] {
-        // Some of Debian's plugins probe the machine (ipmi_sensor_ runs
-        // ipmitool, which can fail differently under load): a difference
+        // Some plugins keep a cache in their state directory, which both
+        // programs share: ipmi_sensor_ runs ipmitool (whose complaints on
+        // stderr make the plugin "has errors") only when its 120 s cache is
+        // older, so whichever side runs first sees the errors. A difference
         // is asked again, both sides, before it counts.
         let (mut theirs, mut ours) = (run(DEBIAN, args, &common), run(ours_exe(), args, &common));
         for _ in 0..2 {
