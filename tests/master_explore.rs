@@ -492,7 +492,7 @@ fn any_range_graphs_are_drawn_for_the_range_and_size_asked() {
     );
     assert_eq!(h(&period, "x-graph-width"), 300.0);
     // Nothing left behind in the scratch directory.
-    let scratch = std::env::temp_dir().join(format!("munin-rs-serve-{}", s.serve_pid));
+    let scratch = std::env::temp_dir().join(format!("munin-rs-serve-{}-0", s.serve_pid));
     assert_eq!(std::fs::read_dir(&scratch).map_or(0, |d| d.count()), 0);
     for (path, status, needle) in [
         (

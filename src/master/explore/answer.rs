@@ -291,20 +291,22 @@ async fn png(
 }
 
 /// Where a worker draws an any-range graph before it is read into the
-/// cache: this process's own directory under the temporary directory.
+/// cache: a directory of this process's own under the temporary
+/// directory, made with mode 0700. A name someone else took first is
+/// skipped for the next, never used: librrd opens its file by name, and a
+/// planted link there would send the image anywhere.
 fn scratch(key: u64) -> std::path::PathBuf {
     static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("munin-rs-serve-{}", std::process::id()));
-        // Private, and ours: a directory someone else made under that name
-        // is not used (create_dir fails), the system's is then.
         let mut b = std::fs::DirBuilder::new();
         std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-        match b.create(&dir) {
-            Ok(()) => dir,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && owned(&dir) => dir,
-            Err(_) => std::env::temp_dir(),
-        }
+        (0..100)
+            .map(|n| {
+                std::env::temp_dir().join(format!("munin-rs-serve-{}-{n}", std::process::id()))
+            })
+            .find(|dir| b.create(dir).is_ok() && owned(dir))
+            // Nowhere to draw: the draw fails and says where it tried.
+            .unwrap_or_else(|| std::env::temp_dir().join("munin-rs-serve-unavailable/none"))
     })
     .join(format!("{key:016x}.png"))
 }
