@@ -30,6 +30,21 @@ pub fn tz_added() -> bool {
     TZ_ADDED.load(Ordering::Relaxed)
 }
 
+/// The UTC date `(year, month, day)` of a time in seconds since the epoch,
+/// by the proleptic Gregorian calendar (Howard Hinnant's days-to-civil):
+/// no time zone database needed.
+pub fn civil(secs: i64) -> (i64, i64, i64) {
+    let z = secs.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
 /// Whole seconds since the epoch.
 pub fn now() -> u64 {
     since_epoch(SystemTime::now())
@@ -51,6 +66,14 @@ pub fn since_epoch(t: SystemTime) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn civil_dates_across_leap_days_and_before_the_epoch() {
+        assert_eq!(civil(0), (1970, 1, 1));
+        assert_eq!(civil(951_782_400), (2000, 2, 29));
+        assert_eq!(civil(1_800_000_000), (2027, 1, 15));
+        assert_eq!(civil(-1), (1969, 12, 31));
+    }
 
     #[test]
     fn before_the_epoch_is_zero() {

@@ -92,6 +92,17 @@ pub struct GraphSpec {
     pub fields: Vec<GraphField>,
 }
 
+impl GraphSpec {
+    /// Each field's position by name, for cdefs and negatives.
+    pub(super) fn index(&self) -> HashMap<&str, usize> {
+        self.fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.name.as_str(), i))
+            .collect()
+    }
+}
+
 /// An attribute's value (the last one given wins, as in Munin).
 pub fn attr<'a>(attrs: &'a [(String, String)], key: &str) -> Option<&'a str> {
     attrs
@@ -179,20 +190,10 @@ pub fn build_window(
     build_frame(spec, &frame, w.end, 0)
 }
 
-/// `YYYY-MM-DD HH:MM UTC`, for a window's title (days from the epoch by
-/// the proleptic Gregorian calendar: no time zone database needed).
+/// `YYYY-MM-DD HH:MM UTC`, for a window's title.
 pub fn utc(t: u64) -> String {
-    let (days, secs) = (t / 86400, t % 86400);
-    // Howard Hinnant's civil-from-days, for days since 1970-01-01.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d) = crate::clock::civil(i64::try_from(t).unwrap_or(i64::MAX));
+    let secs = t % 86400;
     format!(
         "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
         secs / 3600,
@@ -211,12 +212,7 @@ fn build_frame(spec: &GraphSpec, frame: &Frame, now: u64, ahead: u64) -> Result<
         out.args.extend(compiled.graph_args());
         return Ok(out);
     }
-    let index: HashMap<&str, usize> = spec
-        .fields
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (f.name.as_str(), i))
-        .collect();
+    let index = spec.index();
     let defs = defs(spec, &mut out.args)?;
     let shown = shown(spec, &index, &defs, per, &mut out.args)?;
     let negatives = negatives(spec, &index, &shown);

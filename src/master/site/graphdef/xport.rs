@@ -5,8 +5,6 @@
 //! stored, not mirrored: data readers want the value, not the drawing).
 //! An expression graph's columns are its drawn series.
 
-use std::collections::HashMap;
-
 use super::legend::{drawn_fields, negatives};
 use super::vars::{defs, shown};
 use super::{GraphSpec, attr, graph_period};
@@ -60,12 +58,7 @@ pub fn export(spec: &GraphSpec, start: u64, end: u64, rows: u32) -> Result<Expor
         return Ok(Export { args, columns });
     }
     let per = graph_period(&spec.graph);
-    let index: HashMap<&str, usize> = spec
-        .fields
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (f.name.as_str(), i))
-        .collect();
+    let index = spec.index();
     let mut all = Vec::new();
     let defs = defs(spec, &mut all)?;
     let shown = shown(spec, &index, &defs, per, &mut all)?;
