@@ -17,18 +17,29 @@ if [ "${1:-}" = "--test" ]; then
     # libnet-ssleay-perl: Munin's TLS (only suggested by its packages);
     # openssl, openssh-*: the tests' CA and sshd; munin-async: the spool.
     # lintian: scripts/package.sh checks the .deb files with it.
-    # prometheus: promtool and prometheus read serve's /metrics.
-    packages="$packages munin-node munin rrdtool rrdcached carbon-c-relay netcat-openbsd python3 python3-venv python3-dev net-tools procps chromium openssl openssh-server openssh-client munin-async libnet-ssleay-perl lintian prometheus"
+    packages="$packages munin-node munin rrdtool rrdcached carbon-c-relay netcat-openbsd python3 python3-venv python3-dev net-tools procps chromium openssl openssh-server openssh-client munin-async libnet-ssleay-perl lintian"
+    # prometheus: promtool and prometheus read serve's /metrics. Without its
+    # recommends: they bring ipmitool and a node exporter, which would change
+    # what munin-plugins-core's ipmi plugin and the machine report.
+    lean="prometheus"
 fi
-missing=
-for p in $packages; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-    echo "installing:$missing"
-    $SUDO apt-get update -qq
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
-fi
+# apt_install [apt-get options] -- packages: those not yet installed.
+apt_install() {
+    opts=
+    while [ "$1" != "--" ]; do opts="$opts $1"; shift; done
+    shift
+    missing=
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+    done
+    if [ -n "$missing" ]; then
+        echo "installing:$missing"
+        $SUDO apt-get update -qq
+        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $opts $missing >/dev/null
+    fi
+}
+apt_install -- $packages
+apt_install --no-install-recommends -- ${lean:-}
 if [ -d /run/systemd/system ] && systemctl is-enabled munin-node >/dev/null 2>&1; then
     $SUDO systemctl disable --now munin-node >/dev/null 2>&1 || true
 fi

@@ -457,6 +457,17 @@ fn issue19_metrics_pass_promtool_and_prometheus_reads_back_the_stored_values() {
         .unwrap();
     let _prometheus = Stopped(child);
     wait_listening(prom, "prometheus");
+    // Prometheus listens before its TSDB is open and answers 503 until
+    // then; /-/ready says when queries will be served.
+    let ready_by = Instant::now() + Duration::from_secs(60);
+    while !get(prom, "/-/ready", "").0.contains("200") {
+        assert!(
+            Instant::now() < ready_by,
+            "prometheus never became ready:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let all = "{job=\"munin\",muninlabel!=\"\"}";
     let end = Instant::now() + Duration::from_secs(60);
     let got = loop {
