@@ -2,7 +2,7 @@
 # a name for the work directory in $work_name; sets $work, starts
 # munin-fleet with as many nodes as the largest size (its munin.conf host
 # sections in $work/hosts.conf), cleans up at exit, prints the machine, and
-# defines `timed LABEL COMMAND...` (wall, user, sys of a run, also kept in
+# defines `timed LABEL COMMAND...` (wall, user, sys, peak RSS of a run, kept in
 # $work/results under the current size $n for bench-medians.py).
 cargo build --release --locked --manifest-path "$here/Cargo.toml" --bins >/dev/null 2>&1
 work=$(mktemp -d "/var/tmp/$work_name.XXXXXX")
@@ -25,7 +25,7 @@ echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
 timed() { # label command...
     label=$1
     shift
-    /usr/bin/time -f "%e %U %S" -o "$work/t" "$@" >/dev/null 2>"$work/err" || { cat "$work/err"; exit 1; }
+    /usr/bin/time -f "%e %U %S %M" -o "$work/t" "$@" >/dev/null 2>"$work/err" || { cat "$work/err"; exit 1; }
     echo "$label $(cat "$work/t")"
     echo "$n $label $(cat "$work/t")" >>"$work/results"
     # Errors reported by a run that still exited 0 (a node, a file).

@@ -25,7 +25,25 @@ pub fn replace_unsynced(path: &Path, bytes: &[u8]) -> Result<(), String> {
     write(path, bytes, false)
 }
 
+/// As [`replace`], with the content written by `fill` into the temporary
+/// file as it goes: for files too large to build in memory first. `fill`
+/// may still read the old file at `path`.
+pub fn replace_with(
+    path: &Path,
+    fill: impl FnOnce(&mut File) -> std::io::Result<()>,
+) -> Result<(), String> {
+    write_with(path, fill, true)
+}
+
 fn write(path: &Path, bytes: &[u8], sync: bool) -> Result<(), String> {
+    write_with(path, |f| f.write_all(bytes), sync)
+}
+
+fn write_with(
+    path: &Path,
+    fill: impl FnOnce(&mut File) -> std::io::Result<()>,
+    sync: bool,
+) -> Result<(), String> {
     let tmp = temp_name(path);
     let fail = |step: &str, e: std::io::Error| format!("{}: {step}: {e}", path.display());
     let result = (|| {
@@ -36,7 +54,7 @@ fn write(path: &Path, bytes: &[u8], sync: bool) -> Result<(), String> {
             .mode(0o644)
             .open(&tmp)
             .map_err(|e| fail("cannot create temporary file", e))?;
-        f.write_all(bytes).map_err(|e| fail("cannot write", e))?;
+        fill(&mut f).map_err(|e| fail("cannot write", e))?;
         if sync {
             f.sync_all().map_err(|e| fail("cannot sync", e))?;
         }

@@ -54,6 +54,18 @@ pub fn release_free_memory() {
     }
 }
 
+/// This process's peak resident set size so far, in bytes (0 where the
+/// system does not say).
+pub fn peak_rss_bytes() -> u64 {
+    // SAFETY: getrusage only fills the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return 0;
+    }
+    // Linux counts ru_maxrss in KiB.
+    u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024
+}
+
 /// Caps glibc's malloc arenas at `n`. Each thread that allocates may get an
 /// arena of its own, which keeps the peak of whatever was freed in it: a
 /// server rebuilding a large index now on one thread, now on another, grows

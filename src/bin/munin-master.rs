@@ -214,7 +214,7 @@ fn update_command(
                 for problem in &p.problems {
                     eprintln!("munin-master: {}: {problem}", r.host.name);
                 }
-                for e in &r.store_errors {
+                for e in r.store_errors.iter().chain(&r.notes) {
                     eprintln!("munin-master: {}: {e}", r.host.name);
                 }
                 if !write {

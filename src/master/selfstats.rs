@@ -2,7 +2,7 @@
 //! run its numbers are stored like a node's plugin, `munin_master`, under
 //! the host `munin-master;<this machine's name>`: run time, nodes ok /
 //! failed / timed out, values stored / not stored, config writes saved by
-//! the hash, librrd call time. They go through the same parsing, layout,
+//! the hash, librrd call time, peak memory. They go through the same parsing, layout,
 //! storing and state as any node's reply, so the HTML step draws them with
 //! the rest.
 
@@ -102,6 +102,10 @@ pub fn reply(s: &Summary) -> HostReply {
             ("max", "max", s.rrd_max.as_secs_f64() * 1000.0),
         ],
     );
+    text.push_str(&format!(
+        "multigraph {PLUGIN}.memory\ngraph_title munin-master memory\ngraph_vlabel bytes\ngraph_category munin\ngraph_args --base 1024 -l 0\npeak.label peak resident set size\npeak.min 0\npeak.value {}\n",
+        s.peak_rss
+    ));
     let lines: Vec<String> = text.lines().map(str::to_string).collect();
     HostReply {
         plugins: vec![(PLUGIN.to_string(), reply::parse(PLUGIN, &lines))],
@@ -117,12 +121,13 @@ mod tests {
     use std::time::Duration;
 
     #[test]
-    fn a_run_becomes_four_graphs_of_files() {
+    fn a_run_becomes_five_graphs_of_files() {
         let s = Summary {
             hosts_ok: 3,
             hosts_failed: 1,
             values_stored: 30,
             wall: Duration::from_millis(1500),
+            peak_rss: 50 << 20,
             ..Summary::default()
         };
         let conf = MasterConf::default();
@@ -153,8 +158,12 @@ mod tests {
             find("/db/munin-master/m-munin_master-values-stored-g.rrd").as_deref(),
             Some("30")
         );
-        assert_eq!(p.fields.len(), 1 + 3 + 6 + 2);
+        assert_eq!(
+            find("/db/munin-master/m-munin_master-memory-peak-g.rrd").as_deref(),
+            Some("52428800")
+        );
+        assert_eq!(p.fields.len(), 1 + 3 + 6 + 2 + 1);
         assert_eq!(p.config.plugins.len(), 1);
-        assert_eq!(p.config.plugins[PLUGIN].services.len(), 4);
+        assert_eq!(p.config.plugins[PLUGIN].services.len(), 5);
     }
 }

@@ -64,8 +64,29 @@ pub struct Summary {
     pub files_tuned: usize,
     /// Plugins nodes listed that could not be stored (name, size).
     pub plugins_skipped: usize,
+    /// Where the time went, summed over hosts (they overlap).
+    pub phases: Phases,
+    /// The master process's peak resident set size, in bytes.
+    pub peak_rss: u64,
     /// Problems of the run itself (rrdcached, carbon), for stderr.
     pub errors: Vec<String>,
+}
+
+/// Time spent in each step of the run. The per-host steps are summed over
+/// hosts, which run concurrently, so they add up to more than the wall
+/// time; the values state is written once, at the end.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Phases {
+    /// Sessions with the nodes: connecting, asking, reading.
+    pub poll: Duration,
+    /// Turning replies into files and values.
+    pub plan: Duration,
+    /// Reading, comparing and writing hosts' config state.
+    pub config: Duration,
+    /// Waiting for the store workers, rrdcached and carbon.
+    pub store: Duration,
+    /// Merging and writing the values state.
+    pub values: Duration,
 }
 
 impl Summary {
@@ -101,6 +122,16 @@ impl Summary {
         if self.values_cached > 0 {
             line.push_str(&format!(", {} through rrdcached", self.values_cached));
         }
+        let p = &self.phases;
+        line.push_str(&format!(
+            "; host time: poll {:.2} s, plan {:.2} s, config state {:.2} s, store {:.2} s; values state {:.2} s; peak RSS {:.1} MB",
+            p.poll.as_secs_f64(),
+            p.plan.as_secs_f64(),
+            p.config.as_secs_f64(),
+            p.store.as_secs_f64(),
+            p.values.as_secs_f64(),
+            self.peak_rss as f64 / 1_048_576.0
+        ));
         if self.carbon_sent + self.carbon_dropped > 0 {
             line.push_str(&format!(
                 ", carbon {} sent {} dropped",
@@ -131,6 +162,37 @@ fn tls_contexts(
         contexts.insert(h.tls.clone(), loaded);
     }
     contexts
+}
+
+/// One session with `host`, within what is left of the run.
+async fn poll_one(
+    host: &Host,
+    opts: &Options,
+    tls: Option<&Result<Arc<crate::tls::Context>, String>>,
+    since: u64,
+    run_deadline: Option<tokio::time::Instant>,
+) -> Result<session::HostReply, session::PollError> {
+    let mut dial = opts.dial;
+    if host.local_address.is_some() {
+        dial.local = host.local_address;
+    }
+    if let Some(left) = run_deadline.map(|d| d - tokio::time::Instant::now()) {
+        if left.is_zero() {
+            return Err(session::PollError {
+                peer: host.name.clone(),
+                failure: session::Failure::RunOver(opts.all.unwrap_or_default()),
+            });
+        }
+        dial.total = dial.total.min(left);
+    }
+    match tls {
+        Some(Err(why)) => Err(session::PollError {
+            peer: host.name.clone(),
+            failure: session::Failure::Tls(why.clone()),
+        }),
+        Some(Ok(ctx)) => session::poll(host, &dial, Some(ctx), since).await,
+        None => session::poll(host, &dial, None, since).await,
+    }
 }
 
 pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary) {
@@ -169,36 +231,22 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
         let sinks = sinks.clone();
         let step = u64::from(host.update_rate.unwrap_or(conf.update_rate));
         tasks.spawn(async move {
-            let polled = {
-                let _permit = limit.acquire_owned().await;
-                let mut dial = opts.dial;
-                if host.local_address.is_some() {
-                    dial.local = host.local_address;
-                }
-                match run_deadline.map(|d| d - tokio::time::Instant::now()) {
-                    Some(left) if left.is_zero() => Err(session::PollError {
-                        peer: host.name.clone(),
-                        failure: session::Failure::RunOver(opts.all.unwrap_or_default()),
-                    }),
-                    left => {
-                        if let Some(left) = left {
-                            dial.total = dial.total.min(left);
-                        }
-                        match &tls {
-                            Some(Err(why)) => Err(session::PollError {
-                                peer: host.name.clone(),
-                                failure: session::Failure::Tls(why.clone()),
-                            }),
-                            Some(Ok(ctx)) => session::poll(&host, &dial, Some(ctx), since).await,
-                            None => session::poll(&host, &dial, None, since).await,
-                        }
-                    }
-                }
-            };
+            // Held until the host is stored, as a munin-update child polls
+            // and stores its host: hosts in flight stay bounded when
+            // storing is slower than polling (a disk-bound fleet), so
+            // memory does not grow with the fleet.
+            let _permit = limit.acquire_owned().await;
+            let started = Instant::now();
+            let polled = poll_one(&host, &opts, tls.as_ref(), since, run_deadline).await;
+            let polled_in = started.elapsed();
             let now = crate::clock::now();
+            let planning = Instant::now();
             let plan = polled.map(|reply| plan::plan(&dbdir, &host, reply));
+            let planned_in = planning.elapsed();
             let sinks = sinks.as_ref().as_ref();
-            let result = keep::keep(host, plan, sinks, &dbdir, step, now).await;
+            let mut result = keep::keep(host, plan, sinks, &dbdir, step, now).await;
+            result.phases.poll = polled_in;
+            result.phases.plan = planned_in;
             done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             (i, result)
         });
@@ -226,16 +274,18 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
                 }
             }
         }
-        for t in &r.rrd_times {
-            s.rrd_calls += 1;
-            s.rrd_total += *t;
-            s.rrd_max = s.rrd_max.max(*t);
-        }
+        s.rrd_calls += r.rrd_calls;
+        s.rrd_total += r.rrd_total;
+        s.rrd_max = s.rrd_max.max(r.rrd_max);
         s.files_created += r.created;
         s.values_stored += r.stored;
         s.values_failed += r.store_errors.len();
         s.values_cached += r.cached;
         s.files_tuned += r.tuned;
+        s.phases.poll += r.phases.poll;
+        s.phases.plan += r.phases.plan;
+        s.phases.config += r.phases.config;
+        s.phases.store += r.phases.store;
         match r.config_written {
             Some(true) => s.configs_written += 1,
             Some(false) => s.configs_unchanged += 1,
@@ -243,6 +293,7 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
         }
     }
     s.wall = started.elapsed();
+    s.peak_rss = crate::sys::peak_rss_bytes();
     // The master's own numbers, stored like a node's (not counted above).
     let me = selfstats::host(conf);
     if let Some(sinks) = sinks.as_ref().as_ref() {
@@ -284,10 +335,11 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
         if moved && let Err(e) = state::save(&spool_path, &spool) {
             errors.push(e);
         }
+        let merging = Instant::now();
         let path = state::values_path(&conf.dbdir);
-        let statuses: Vec<(String, HostStatus)> = results
-            .iter()
-            .map(|r| (state::host_key(&r.host), r.status.clone()))
+        let statuses: std::collections::BTreeMap<String, HostStatus> = results
+            .iter_mut()
+            .map(|r| (state::host_key(&r.host), std::mem::take(&mut r.status)))
             .collect();
         let keep: Option<std::collections::HashSet<String>> = opts.only_host.is_none().then(|| {
             conf.hosts
@@ -296,28 +348,16 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
                 .map(state::host_key)
                 .collect()
         });
-        let saved = tokio::task::spawn_blocking(move || {
-            let mut values = state::load_values(&path);
-            // Hosts no longer in munin.conf go; others keep what they had.
-            if let Some(keep) = keep {
-                values.hosts.retain(|k, _| keep.contains(k));
-            }
-            for (key, status) in statuses {
-                let entry = values.hosts.entry(key).or_default();
-                entry.ok = status.ok;
-                entry.error = status.error;
-                entry.polled = status.polled;
-                entry.answered = status.answered.or(entry.answered);
-                entry.take(status.values);
-            }
-            state::save(&path, &values)
-        })
-        .await
-        .unwrap_or_else(|e| Err(e.to_string()));
+        // Hosts no longer in munin.conf go; others keep what they had.
+        let saved = tokio::task::spawn_blocking(move || state::merge_values(&path, statuses, keep))
+            .await
+            .unwrap_or_else(|e| Err(e.to_string()));
         if let Err(e) = saved {
             errors.push(e);
         }
+        s.phases.values = merging.elapsed();
     }
+    s.peak_rss = crate::sys::peak_rss_bytes();
     s.errors = errors;
     (results, s)
 }

@@ -4,7 +4,7 @@
 //! run's values file. Nodes and the master's own numbers go through here.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::rrdfile;
 use super::sinks::Sinks;
@@ -19,10 +19,15 @@ pub struct HostResult {
     pub plan: Result<HostPlan, PollError>,
     /// Errors storing values.
     pub store_errors: Vec<String>,
+    /// What was mended while storing (the values were stored).
+    pub notes: Vec<String>,
     pub created: usize,
     pub stored: usize,
-    /// Time of each librrd call made for this host.
-    pub rrd_times: Vec<Duration>,
+    /// librrd calls made for this host: how many, their total and
+    /// longest time.
+    pub rrd_calls: usize,
+    pub rrd_total: Duration,
+    pub rrd_max: Duration,
     /// Values that went through rrdcached.
     pub cached: usize,
     /// Values carbon's queue had no room for.
@@ -32,6 +37,8 @@ pub struct HostResult {
     pub config_written: Option<bool>,
     /// For the values state file.
     pub status: HostStatus,
+    /// Where this host's time went.
+    pub phases: crate::master::update::Phases,
 }
 
 /// Stores `plan` of `host` (when there are sinks: not in a dry run) and
@@ -48,13 +55,17 @@ pub async fn keep(
         host,
         plan,
         store_errors: Vec::new(),
+        notes: Vec::new(),
         created: 0,
         stored: 0,
-        rrd_times: Vec::new(),
+        rrd_calls: 0,
+        rrd_total: Duration::ZERO,
+        rrd_max: Duration::ZERO,
         cached: 0,
         carbon_dropped: 0,
         tuned: 0,
         config_written: None,
+        phases: Default::default(),
         status: HostStatus {
             polled: now,
             ..HostStatus::default()
@@ -79,7 +90,13 @@ pub async fn keep(
         }
         Err(e) => result.status.error = Some(e.to_string()),
     }
-    if let (Some(sinks), Ok(p)) = (sinks, &result.plan) {
+    if let (Some(sinks), Ok(p)) = (sinks, &mut result.plan) {
+        // Taken, not copied: once stored, the run keeps only what it
+        // reports, so a fleet's plans are never all held at once.
+        let mut fields = std::mem::take(&mut p.fields);
+        let polled_config = std::mem::take(&mut p.config);
+        let from_spool = p.from_spool;
+        let reading = Instant::now();
         let path = state::config_path(dbdir, &result.host);
         let (old, path) = tokio::task::spawn_blocking(move || (state::load_config(&path), path))
             .await
@@ -87,25 +104,32 @@ pub async fn keep(
         let old = old.unwrap_or_default();
         // A spooled answer holds the plugins with new records only (none
         // when nothing is new): the others keep their saved config.
-        let config = if p.from_spool {
+        let config = if from_spool {
             let mut merged = old.clone();
-            merged.plugins.extend(p.config.plugins.clone());
+            merged.plugins.extend(polled_config.plugins);
             merged
         } else {
-            p.config.clone()
+            polled_config
         };
         let changed = state::changed(&old, &config);
-        let mut fields = p.fields.clone();
         // Only a plugin whose config changed can need its files tuned.
         for f in &mut fields {
             f.tune = changed.contains(&f.plugin.as_str());
         }
+        result.phases.config = reading.elapsed();
+        let storing = Instant::now();
         let stored = sinks.store(&result.host, &fields, step, now).await;
+        drop(fields);
+        result.phases.store = storing.elapsed();
+        let writing = Instant::now();
         result.created = stored.created;
         result.tuned = stored.tuned;
         result.stored = stored.stored;
         result.store_errors = stored.errors;
-        result.rrd_times = stored.rrd_times;
+        result.notes = stored.notes;
+        result.rrd_calls = stored.rrd_times.len();
+        result.rrd_total = stored.rrd_times.iter().sum();
+        result.rrd_max = stored.rrd_times.iter().max().copied().unwrap_or_default();
         result.cached = stored.cached;
         result.carbon_dropped = stored.carbon_dropped;
         if state::differs(&old, &config) {
@@ -119,6 +143,7 @@ pub async fn keep(
         } else {
             result.config_written = Some(false);
         }
+        result.phases.config += writing.elapsed();
     }
     result
 }

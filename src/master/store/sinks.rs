@@ -32,6 +32,8 @@ pub struct Stored {
     pub tuned: usize,
     pub stored: usize,
     pub errors: Vec<String>,
+    /// What was mended while storing (the values were stored).
+    pub notes: Vec<String>,
     pub rrd_times: Vec<Duration>,
     /// Values that went through rrdcached.
     pub cached: usize,
@@ -77,7 +79,8 @@ impl Sinks {
                 self.cached.is_some()
                     && f.value.is_some()
                     && f.path.to_str().is_some_and(rrdcached::can_name)
-                    && f.path.exists()
+                    // An empty file (see `rrdfile`) is made again by a worker.
+                    && std::fs::metadata(&f.path).is_ok_and(|m| m.len() > 0)
             })
             .collect();
         let direct: Vec<usize> = (0..fields.len()).filter(|i| !via_cache[*i]).collect();
@@ -168,6 +171,7 @@ impl Sinks {
             {
                 match done.outcome {
                     Ok(o) => {
+                        out.notes.extend(o.mended.clone());
                         if o.touched() {
                             out.rrd_times.push(Duration::from_micros(done.micros));
                         }

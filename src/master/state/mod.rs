@@ -11,7 +11,12 @@
 //!   polled, and each field's last value, one file for the whole run.
 //!
 //! Every file is replaced whole (temporary file, fsync, rename), so a run
-//! killed at any moment leaves the previous state or the new one.
+//! killed at any moment leaves the previous state or the new one. The
+//! values file is merged as it is read (`merge`), never held whole.
+
+mod merge;
+
+pub use merge::merge_values;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
