@@ -15,7 +15,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use rrd::ConsolidationFn;
 use rrd::ops::create::{self, Archive, DataSource, DataSourceName};
-use rrd::ops::update::{self, BatchTime, Datum};
+use rrd::ops::update::{BatchTime, Datum};
 
 use super::layout::DsType;
 use crate::master::poll::plan::FieldPlan;
@@ -76,13 +76,20 @@ pub fn bound(v: Option<&str>, field: &str, which: &str) -> Result<Option<f64>, S
 /// Creates the field's file if missing, then stores its value if any.
 /// `now` is the master's clock at fetch time, used when the node gave none.
 pub fn store(f: &FieldPlan, step: u64, now: u64) -> Result<Outcome, String> {
+    let outcome = prepare(f, step, now)?;
+    update(f, now, outcome)
+}
+
+/// Makes the field's file ready for its values: created when missing
+/// (starting before the first of them), min/max tuned when asked.
+pub fn prepare(f: &FieldPlan, step: u64, now: u64) -> Result<Outcome, String> {
     let fail = |what: &str, e: &dyn std::fmt::Display| format!("{}: {what}: {e}", f.path.display());
     let mut tuned = false;
     // A file a power cut left empty (created by a run whose pages never
     // reached the disk) holds nothing and would fail every update: it is
     // set aside, named in the error, and made again.
-    let set_aside = set_aside_if_empty(&f.path)?;
-    let created = if f.path.exists() {
+    let found = look(&f.path)?;
+    let created = if let Found::File = found {
         if f.tune {
             tuned = super::tune::tune(
                 &f.path,
@@ -102,18 +109,25 @@ pub fn store(f: &FieldPlan, step: u64, now: u64) -> Result<Outcome, String> {
         create_file(f, step, first.saturating_sub(step)).map_err(|e| fail("cannot create", &e))?;
         true
     };
-    let mut outcome = Outcome {
+    Ok(Outcome {
         created,
         tuned,
         updated: false,
-        mended: set_aside.map(|aside| {
-            format!(
+        mended: match found {
+            Found::SetAside(aside) => Some(format!(
                 "{}: was empty (a power cut after its creation?): set aside as {}, made anew",
                 f.path.display(),
                 aside.display()
-            )
-        }),
-    };
+            )),
+            _ => None,
+        },
+    })
+}
+
+/// Stores the field's values (spooled ones first) into its file, which
+/// [`prepare`] made ready.
+fn update(f: &FieldPlan, now: u64, mut outcome: Outcome) -> Result<Outcome, String> {
+    let fail = |what: &str, e: &dyn std::fmt::Display| format!("{}: {what}: {e}", f.path.display());
     let Some((time, text)) = &f.value else {
         return Ok(outcome);
     };
@@ -135,19 +149,26 @@ pub fn store(f: &FieldPlan, step: u64, now: u64) -> Result<Outcome, String> {
             (BatchTime::Timestamp(at), &d[..])
         })
         .collect();
-    let opts = update::Options {
+    let opts = rrd::ops::update::Options {
         // A second poll in the same second is dropped, not an error.
         skip_past_updates: true,
     };
-    update::update_all(&f.path, opts, &batch).map_err(|e| fail("cannot update", &e))?;
+    rrd::ops::update::update_all(&f.path, opts, &batch).map_err(|e| fail("cannot update", &e))?;
     outcome.updated = true;
     Ok(outcome)
 }
 
-/// Moves `path` aside when it exists and is empty: what a file created
-/// without waiting for the disk looks like after a power cut. Returns
-/// where it went.
-fn set_aside_if_empty(path: &Path) -> Result<Option<std::path::PathBuf>, String> {
+/// What a field's path holds.
+enum Found {
+    Missing,
+    File,
+    /// An empty file, moved here: what a file created without waiting for
+    /// the disk looks like after a power cut.
+    SetAside(std::path::PathBuf),
+}
+
+/// Looks at `path` (one `stat`), setting an empty file aside.
+fn look(path: &Path) -> Result<Found, String> {
     match std::fs::metadata(path) {
         Ok(m) if m.is_file() && m.len() == 0 => {
             let mut aside = path.as_os_str().to_owned();
@@ -155,9 +176,10 @@ fn set_aside_if_empty(path: &Path) -> Result<Option<std::path::PathBuf>, String>
             let aside = std::path::PathBuf::from(aside);
             std::fs::rename(path, &aside)
                 .map_err(|e| format!("{}: empty, cannot set aside: {e}", path.display()))?;
-            Ok(Some(aside))
+            Ok(Found::SetAside(aside))
         }
-        _ => Ok(None),
+        Ok(_) => Ok(Found::File),
+        Err(_) => Ok(Found::Missing),
     }
 }
 
@@ -232,7 +254,7 @@ fn create_file(f: &FieldPlan, step: u64, start: u64) -> Result<(), String> {
     // a gigabyte per 200 nodes, and waiting for the disk to take it made
     // creating cost 20 times updating. The kernel writes it back within
     // seconds; a power cut before then leaves an empty file, which the
-    // next run sets aside and makes again (`set_aside_if_empty`). librrd
+    // next run sets aside and makes again (`look`). librrd
     // never fsyncs an update either.
     let tmp = crate::atomic_file::temp_name(&f.path);
     let _ = std::fs::remove_file(&tmp);

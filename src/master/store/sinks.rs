@@ -2,9 +2,9 @@
 //! (librrd), or through rrdcached when `rrdcached_socket` is set, and a
 //! copy of each stored value to carbon when `carbon_server` is set.
 //!
-//! With rrdcached, a file that does not exist yet is created (and gets its
-//! first value) by a worker, since rrdcached only updates; every later
-//! value goes to rrdcached. When rrdcached cannot be reached the values
+//! With rrdcached, a file that does not exist yet is created by a worker,
+//! since rrdcached only updates, and every value, its first included,
+//! goes to rrdcached. When rrdcached cannot be reached the values
 //! are stored directly instead, and the run says so: never dropped.
 
 use std::time::Duration;
@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::carbon::{self, Carbon};
 use super::rrdcached::{self, Cached, Update};
 use super::rrdfile;
-use super::workers::{Job, Pool};
+use super::workers::{Done, Job, Pool};
 use crate::master::conf::{Host, MasterConf};
 use crate::master::poll::plan::FieldPlan;
 
@@ -72,20 +72,45 @@ impl Sinks {
     pub async fn store(&self, host: &Host, fields: &[FieldPlan], step: u64, now: u64) -> Stored {
         let mut out = Stored::default();
         let mut ok = vec![false; fields.len()];
-        // Which fields rrdcached takes: existing files with a value.
-        let via_cache: Vec<bool> = fields
+        let mut retry = Vec::new();
+        let mut given_up = vec![false; fields.len()];
+        // Which fields rrdcached takes: those with a value it can name.
+        // Their files are first made ready here (created when missing, or
+        // empty; tuned when their plugin changed), so that a new file's
+        // first value also goes through rrdcached, which learns the file
+        // in the run that creates it rather than in the next one.
+        let mut via_cache: Vec<bool> = fields
             .iter()
             .map(|f| {
                 self.cached.is_some()
                     && f.value.is_some()
                     && f.path.to_str().is_some_and(rrdcached::can_name)
-                    // An empty file (see `rrdfile`) is made again by a worker.
-                    && std::fs::metadata(&f.path).is_ok_and(|m| m.len() > 0)
             })
             .collect();
-        let direct: Vec<usize> = (0..fields.len()).filter(|i| !via_cache[*i]).collect();
-        let mut retry = Vec::new();
         if let Some(cached) = &self.cached {
+            let prepare: Vec<usize> = (0..fields.len())
+                .filter(|&i| {
+                    via_cache[i]
+                        && (fields[i].tune
+                            || !std::fs::metadata(&fields[i].path).is_ok_and(|m| m.len() > 0))
+                })
+                .collect();
+            if !prepare.is_empty() {
+                let job = Job {
+                    step,
+                    now,
+                    fields: prepare.iter().map(|&i| fields[i].clone()).collect(),
+                    prepare_only: true,
+                };
+                for (done, &i) in self.pool.store(job).await.into_iter().zip(&prepare) {
+                    if !count(done, &mut out) {
+                        // Its error is counted; storing directly would
+                        // only fail the same way.
+                        via_cache[i] = false;
+                        given_up[i] = true;
+                    }
+                }
+            }
             let mut updates = Vec::new();
             let mut index = Vec::new();
             for (i, f) in fields.iter().enumerate().filter(|(i, _)| via_cache[*i]) {
@@ -143,46 +168,27 @@ impl Sinks {
                 }
             }
         }
-        // (field, with its value): a changed plugin's file that rrdcached
-        // updates is still tuned here, without its value.
-        let mut job_fields: Vec<(usize, bool)> = direct.into_iter().map(|i| (i, true)).collect();
-        job_fields.extend(
-            (0..fields.len())
-                .filter(|&i| via_cache[i] && fields[i].tune)
-                .map(|i| (i, false)),
-        );
-        job_fields.extend(retry.into_iter().map(|i| (i, true)));
-        if !job_fields.is_empty() {
+        // Everything else is stored by a worker: fields rrdcached does not
+        // take (no rrdcached, no value, a name it cannot carry), and what
+        // rrdcached could not be reached for.
+        let mut direct: Vec<usize> = (0..fields.len())
+            .filter(|&i| !via_cache[i] && !given_up[i])
+            .collect();
+        direct.extend(retry);
+        if !direct.is_empty() {
             let job = Job {
                 step,
                 now,
-                fields: job_fields
-                    .iter()
-                    .map(|&(i, with_value)| {
-                        let mut f = fields[i].clone();
-                        if !with_value {
-                            f.value = None;
-                        }
-                        f
-                    })
-                    .collect(),
+                fields: direct.iter().map(|&i| fields[i].clone()).collect(),
+                prepare_only: false,
             };
-            for (done, &(i, with_value)) in self.pool.store(job).await.into_iter().zip(&job_fields)
-            {
-                match done.outcome {
-                    Ok(o) => {
-                        out.notes.extend(o.mended.clone());
-                        if o.touched() {
-                            out.rrd_times.push(Duration::from_micros(done.micros));
-                        }
-                        out.created += usize::from(o.created);
-                        out.tuned += usize::from(o.tuned);
-                        if with_value {
-                            out.stored += usize::from(o.updated);
-                            ok[i] = o.updated;
-                        }
-                    }
-                    Err(e) => out.errors.push(e),
+            for (done, &i) in self.pool.store(job).await.into_iter().zip(&direct) {
+                let has_value = fields[i].value.is_some();
+                let updated = matches!(&done.outcome, Ok(o) if o.updated);
+                count(done, &mut out);
+                if has_value {
+                    out.stored += usize::from(updated);
+                    ok[i] = updated;
                 }
             }
         }
@@ -211,5 +217,25 @@ impl Sinks {
             }
         }
         out
+    }
+}
+
+/// Counts what a worker did to one field into `out`; whether it
+/// succeeded.
+fn count(done: Done, out: &mut Stored) -> bool {
+    match done.outcome {
+        Ok(o) => {
+            if o.touched() {
+                out.rrd_times.push(Duration::from_micros(done.micros));
+            }
+            out.created += usize::from(o.created);
+            out.tuned += usize::from(o.tuned);
+            out.notes.extend(o.mended);
+            true
+        }
+        Err(e) => {
+            out.errors.push(e);
+            false
+        }
     }
 }

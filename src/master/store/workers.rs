@@ -36,6 +36,10 @@ pub struct Job {
     /// The master's clock at fetch time, for values without one.
     pub now: u64,
     pub fields: Vec<FieldPlan>,
+    /// Only make the files ready (created, tuned): their values go
+    /// through rrdcached.
+    #[serde(default)]
+    pub prepare_only: bool,
 }
 
 /// What happened to one field, and how long librrd took.
@@ -51,7 +55,11 @@ pub fn store_here(job: &Job) -> Vec<Done> {
         .iter()
         .map(|f| {
             let t = Instant::now();
-            let outcome = rrdfile::store(f, job.step, job.now);
+            let outcome = if job.prepare_only {
+                rrdfile::prepare(f, job.step, job.now)
+            } else {
+                rrdfile::store(f, job.step, job.now)
+            };
             Done {
                 outcome,
                 micros: t.elapsed().as_micros() as u64,
