@@ -399,3 +399,90 @@ fn issue14_timeouts_are_told_by_kind_not_by_name() {
     );
     drop(silent);
 }
+
+/// A node that offers dirtyconfig and keeps every read it got: plugin `a`
+/// answers config with values, `b` needs a fetch, `c`'s config is past
+/// the master's line limit, `d` follows it.
+fn recording_node(reads: std::sync::Arc<std::sync::Mutex<Vec<String>>>) -> u16 {
+    use std::io::Read;
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in l.incoming().flatten() {
+            let reads = reads.clone();
+            std::thread::spawn(move || {
+                let mut r = conn.try_clone().unwrap();
+                let mut w = conn;
+                let _ = w.write_all(b"# munin node at piped\n");
+                let (mut pending, mut buf) = (String::new(), [0u8; 65536]);
+                while let Ok(n) = r.read(&mut buf) {
+                    if n == 0 {
+                        return;
+                    }
+                    let chunk = String::from_utf8_lossy(&buf[..n]).into_owned();
+                    reads.lock().unwrap().push(chunk.clone());
+                    pending.push_str(&chunk);
+                    while let Some(i) = pending.find('\n') {
+                        let cmd: String = pending.drain(..=i).collect();
+                        let reply = match cmd.trim() {
+                            "cap multigraph dirtyconfig" => "cap multigraph dirtyconfig\n".into(),
+                            c if c.starts_with("list") => "a b c d\n".into(),
+                            "config a" => "graph_title A\nx.label x\nx.value 1\n.\n".into(),
+                            "config b" => "graph_title B\nx.label x\n.\n".into(),
+                            "fetch b" => "x.value 2\n.\n".into(),
+                            "config c" => "c.label c\n".repeat(100_001) + ".\n",
+                            "config d" => "graph_title D\nx.label x\nx.value 4\n.\n".into(),
+                            _ => "# Unknown command\n".into(),
+                        };
+                        if w.write_all(reply.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn issue20_a_dirtyconfig_node_gets_its_commands_in_two_writes_and_stays_in_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let reads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let conf = write_conf(
+        dir.path(),
+        &format!("dbdir {}/db\n", dir.path().display()),
+        &[("piped", recording_node(reads.clone()))],
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_munin-master"))
+        .args(["poll", "--timeout", "10", "--config"])
+        .arg(&conf)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    // Every plugin's value, the one after the dropped reply included.
+    for (plugin, value) in [("a", "1"), ("b", "2"), ("d", "4")] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.contains(&format!("piped-{plugin}-x-g.rrd")) && l.ends_with(value)),
+            "{plugin}: {stdout}"
+        );
+    }
+    assert!(!stdout.contains("-c-"), "{stdout}");
+    assert!(
+        stderr.contains("plugin \"c\"") && stderr.contains("config"),
+        "{stderr}"
+    );
+    // Asked in two writes: every config at once, then the one fetch.
+    let reads = reads.lock().unwrap();
+    assert!(
+        reads
+            .iter()
+            .any(|r| r == "config a\nconfig b\nconfig c\nconfig d\n"),
+        "{reads:?}"
+    );
+    assert!(reads.iter().any(|r| r == "fetch b\n"), "{reads:?}");
+}

@@ -293,6 +293,35 @@ impl Conn {
         max_host: usize,
     ) -> Result<Answer, PollError> {
         self.send(cmd).await?;
+        self.read_dot(max_reply, max_lines, max_host).await
+    }
+
+    /// Sends `cmds` in one write (see [`poll`] for when).
+    async fn send_all(&mut self, cmds: &[String]) -> Result<(), PollError> {
+        let mut text = String::with_capacity(cmds.iter().map(|c| c.len() + 1).sum());
+        for c in cmds {
+            text.push_str(c);
+            text.push('\n');
+        }
+        let (until, late) = self.next_deadline(Failure::SendTimeout);
+        let io = self.io.get_mut();
+        let write = async {
+            io.write_all(text.as_bytes()).await?;
+            io.flush().await
+        };
+        match tokio::time::timeout_at(until, write).await {
+            Ok(r) => r.map_err(|e| self.fail(Failure::Io(e))),
+            Err(_) => Err(self.fail(late)),
+        }
+    }
+
+    /// The reply to a command already sent, as [`Conn::dot`] reads it.
+    async fn read_dot(
+        &mut self,
+        max_reply: usize,
+        max_lines: usize,
+        max_host: usize,
+    ) -> Result<Answer, PollError> {
         let mut lines = Vec::new();
         let (mut bytes, mut count, mut over) = (0usize, 0usize, false);
         loop {
@@ -484,6 +513,8 @@ pub async fn poll(
         ..HostReply::default()
     };
     let mut taken = std::collections::HashSet::new();
+    // The plugins to ask, with the names they are stored under.
+    let mut asked: Vec<(&str, String)> = Vec::new();
     for plugin in listed.split_whitespace() {
         let stored = stored_name(plugin);
         if let Err(e) = layout::service_part(&stored) {
@@ -496,35 +527,115 @@ pub async fn poll(
             ));
             continue;
         }
-        if c.held >= MAX_HOST {
-            out.skipped.push(format!(
-                "plugin {plugin:?} skipped: the node's replies passed {} MiB",
-                MAX_HOST >> 20
-            ));
-            continue;
-        }
-        let config = match c.dot(&format!("config {plugin}")).await? {
-            Answer::Lines(l) => l,
-            Answer::TooLarge { bytes, lines } => {
-                out.skipped.push(too_large(plugin, "config", bytes, lines));
+        asked.push((plugin, stored));
+    }
+    // A node that offers dirtyconfig is Munin 2's own or one made to
+    // answer as it does, reading commands line by line from a buffered
+    // stream: it is sent every `config` at once, then every `fetch` still
+    // needed, and answers them in order. Two writes instead of one round
+    // trip per plugin and command. Others (embedded nodes that take one
+    // packet as one command), TLS (Munin's node reads one record as one
+    // command) and transport commands are asked one command at a time, as
+    // munin-update asks.
+    let pipelined = c.child.is_none()
+        && host.tls.mode == Mode::Disabled
+        && out.caps.iter().any(|cap| cap == "dirtyconfig");
+    if pipelined {
+        poll_pipelined(&mut c, &asked, &mut out).await?;
+    } else {
+        for (plugin, stored) in asked {
+            if c.held >= MAX_HOST {
+                out.skipped.push(over_host(plugin));
                 continue;
             }
-        };
-        let mut parsed = reply::parse(&stored, &config);
-        drop(config);
-        if parsed.services.iter().all(|s| s.values.is_empty()) {
-            match c.dot(&format!("fetch {plugin}")).await? {
-                Answer::Lines(fetched) => parsed.take_values(reply::parse(&stored, &fetched)),
+            let config = match c.dot(&format!("config {plugin}")).await? {
+                Answer::Lines(l) => l,
                 Answer::TooLarge { bytes, lines } => {
-                    out.skipped.push(too_large(plugin, "fetch", bytes, lines));
+                    out.skipped.push(too_large(plugin, "config", bytes, lines));
                     continue;
                 }
+            };
+            let mut parsed = reply::parse(&stored, &config);
+            drop(config);
+            if parsed.services.iter().all(|s| s.values.is_empty()) {
+                match c.dot(&format!("fetch {plugin}")).await? {
+                    Answer::Lines(fetched) => parsed.take_values(reply::parse(&stored, &fetched)),
+                    Answer::TooLarge { bytes, lines } => {
+                        out.skipped.push(too_large(plugin, "fetch", bytes, lines));
+                        continue;
+                    }
+                }
             }
+            out.plugins.push((stored, parsed));
         }
-        out.plugins.push((stored, parsed));
     }
     finish(c, host).await;
     Ok(out)
+}
+
+/// The skip message of a plugin not asked because the node's replies
+/// already passed [`MAX_HOST`].
+fn over_host(plugin: &str) -> String {
+    format!(
+        "plugin {plugin:?} skipped: the node's replies passed {} MiB",
+        MAX_HOST >> 20
+    )
+}
+
+/// Every `config` of `asked` in one write, their replies in order; then
+/// every `fetch` for the plugins whose config held no values, the same
+/// way. Limits as one command at a time: a reply past them is read and
+/// dropped, so the replies after it stay in step.
+async fn poll_pipelined(
+    c: &mut Conn,
+    asked: &[(&str, String)],
+    out: &mut HostReply,
+) -> Result<(), PollError> {
+    let cmds: Vec<String> = asked.iter().map(|(p, _)| format!("config {p}")).collect();
+    c.send_all(&cmds).await?;
+    let mut parsed_all = Vec::with_capacity(asked.len());
+    for (plugin, stored) in asked {
+        let over = c.held >= MAX_HOST;
+        match c.read_dot(MAX_REPLY, MAX_LINES, MAX_HOST).await? {
+            _ if over => out.skipped.push(over_host(plugin)),
+            Answer::Lines(config) => {
+                parsed_all.push((plugin, stored, reply::parse(stored, &config)))
+            }
+            Answer::TooLarge { bytes, lines } => {
+                out.skipped.push(too_large(plugin, "config", bytes, lines))
+            }
+        }
+    }
+    let fetch: Vec<usize> = (0..parsed_all.len())
+        .filter(|&i| parsed_all[i].2.services.iter().all(|s| s.values.is_empty()))
+        .collect();
+    if !fetch.is_empty() {
+        let cmds: Vec<String> = fetch
+            .iter()
+            .map(|&i| format!("fetch {}", parsed_all[i].0))
+            .collect();
+        c.send_all(&cmds).await?;
+        let mut dropped = Vec::new();
+        for &i in &fetch {
+            let (plugin, stored, parsed) = &mut parsed_all[i];
+            match c.read_dot(MAX_REPLY, MAX_LINES, MAX_HOST).await? {
+                Answer::Lines(fetched) => parsed.take_values(reply::parse(stored, &fetched)),
+                Answer::TooLarge { bytes, lines } => {
+                    out.skipped.push(too_large(plugin, "fetch", bytes, lines));
+                    dropped.push(i);
+                }
+            }
+        }
+        for i in dropped.into_iter().rev() {
+            parsed_all.remove(i);
+        }
+    }
+    out.plugins.extend(
+        parsed_all
+            .into_iter()
+            .map(|(_, stored, parsed)| (stored.clone(), parsed)),
+    );
+    Ok(())
 }
 
 /// `quit` (munin-update's own words, with the space), and the transport
