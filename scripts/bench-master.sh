@@ -21,12 +21,14 @@
 # our store workers, the floor's processes) and the largest process's peak
 # RSS from /usr/bin/time; our own log line per run too (phase times, RSS).
 # Usage (as root): scripts/bench-master.sh [SIZES...]  default 200;
-# RUNS=5 FIRST=3 MUNIN_MAX=200. Disk: about 5 GB per 1000 nodes per dbdir.
+# RUNS=5 FIRST=3 MUNIN_MAX=200 CACHED_MAX (sizes above it skip the
+# rrdcached runs; default none). Disk: about 5 GB per 1000 nodes per dbdir.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 runs=${RUNS:-5}
 firsts=${FIRST:-3}
 munin_max=${MUNIN_MAX:-200}
+cached_max=${CACHED_MAX:-1000000}
 sizes=${*:-200}
 work_name=bench-master
 master=$here/target/release/munin-master
@@ -103,6 +105,10 @@ for n in $sizes; do
         i=$((i + 1))
     done
     sync
+    if [ "$n" -gt "$cached_max" ]; then
+        rm -rf "$d"
+        continue
+    fi
     # Each master through its own fresh rrdcached.
     cached "mc$n"
     cached "oc$n"
