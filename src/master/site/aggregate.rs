@@ -22,7 +22,7 @@
 use std::path::PathBuf;
 
 use crate::master::conf::{Host, Inherit, MasterConf, inherits, last};
-use crate::master::state::{HostConfig, PluginConfig, ServiceConfig, fnv1a};
+use crate::master::state::{HostConfig, PluginConfig, ServiceConfig, json_hash};
 use crate::master::store::layout::{self, DsType};
 
 /// Adds each host's aggregate graphs to its config (`configs[i]` is host
@@ -40,9 +40,8 @@ pub fn add(conf: &MasterConf, configs: &mut [Option<HostConfig>], answered: &[u6
                 answered,
             };
             let (service, data) = r.build(i, &def, &mut notes);
-            let text = serde_json::to_vec(&service).unwrap_or_default();
             let pc = PluginConfig {
-                hash: format!("{:016x}", fnv1a(&text)),
+                hash: json_hash(&service),
                 services: vec![service],
                 data: Some(data),
             };

@@ -14,7 +14,7 @@
 
 use crate::master::conf::{MasterConf, last};
 use crate::master::expr::{self, Source};
-use crate::master::state::{HostConfig, PluginConfig, ServiceConfig, fnv1a};
+use crate::master::state::{HostConfig, PluginConfig, ServiceConfig, json_hash};
 use crate::master::store::layout::{self, DsType};
 
 use super::graphdef::{GraphSpec, attr};
@@ -159,12 +159,11 @@ pub fn add(conf: &MasterConf, configs: &mut [Option<HostConfig>], answered: &[u6
                     .collect(),
                 own_limits: Some(false),
             };
-            let text = serde_json::to_vec(&service).unwrap_or_default();
             made.push((
                 i,
                 name,
                 PluginConfig {
-                    hash: format!("{:016x}", fnv1a(&text)),
+                    hash: json_hash(&service),
                     services: vec![service],
                     data: answered.iter().copied().max(),
                 },

@@ -70,6 +70,28 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
+/// A config's hash as the state file keeps it: FNV-1a of its JSON, in
+/// hex. The JSON is hashed as it is written, never held.
+pub fn json_hash<T: Serialize + ?Sized>(value: &T) -> String {
+    struct Fnv(u64);
+    impl std::io::Write for Fnv {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 = bytes.iter().fold(self.0, |h, b| {
+                (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+            });
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut h = Fnv(fnv1a(b""));
+    // Writing into the hasher cannot fail; a value serde cannot write
+    // hashes as far as it went, as the empty JSON did before.
+    let _ = serde_json::to_writer(&mut h, value);
+    format!("{:016x}", h.0)
+}
+
 /// The config part of each plugin's reply, hashed.
 pub fn snapshot(plugins: &[(String, Parsed)]) -> HostConfig {
     let mut out = HostConfig::default();
@@ -89,11 +111,10 @@ pub fn snapshot(plugins: &[(String, Parsed)]) -> HostConfig {
                 own_limits: Some(s.own_limits),
             })
             .collect();
-        let text = serde_json::to_vec(&services).unwrap_or_default();
         out.plugins.insert(
             name.clone(),
             PluginConfig {
-                hash: format!("{:016x}", fnv1a(&text)),
+                hash: json_hash(&services),
                 services,
                 data: None,
             },
@@ -260,6 +281,13 @@ mod tests {
         // A plugin gone is a change of the file, not of a plugin.
         assert!(differs(&a, &HostConfig::default()));
         assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        // The same hash as of the whole JSON text, so that state files
+        // written before keep their hashes.
+        let services = &a.plugins["load"].services;
+        assert_eq!(
+            json_hash(services),
+            format!("{:016x}", fnv1a(&serde_json::to_vec(services).unwrap()))
+        );
     }
 
     #[test]
