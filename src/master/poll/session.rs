@@ -582,41 +582,48 @@ fn over_host(plugin: &str) -> String {
     )
 }
 
-/// Every `config` of `asked` in one write, their replies in order; then
-/// every `fetch` for the plugins whose config held no values, the same
-/// way. Limits as one command at a time: a reply past them is read and
-/// dropped, so the replies after it stay in step.
+/// Commands sent ahead of their replies at most: a node answers while we
+/// write, and with its replies unread and our commands unsent both sides
+/// could wait on full socket buffers. 64 commands are a few KiB.
+const WINDOW: usize = 64;
+
+/// Every `config` of `asked` in one write (per [`WINDOW`]), their replies
+/// in order; then every `fetch` for the plugins whose config held no
+/// values, the same way. Limits as one command at a time: a reply past
+/// them is read and dropped, so the replies after it stay in step.
 async fn poll_pipelined(
     c: &mut Conn,
     asked: &[(&str, String)],
     out: &mut HostReply,
 ) -> Result<(), PollError> {
-    let cmds: Vec<String> = asked.iter().map(|(p, _)| format!("config {p}")).collect();
-    c.send_all(&cmds).await?;
     let mut parsed_all = Vec::with_capacity(asked.len());
-    for (plugin, stored) in asked {
-        let over = c.held >= MAX_HOST;
-        match c.read_dot(MAX_REPLY, MAX_LINES, MAX_HOST).await? {
-            _ if over => out.skipped.push(over_host(plugin)),
-            Answer::Lines(config) => {
-                parsed_all.push((plugin, stored, reply::parse(stored, &config)))
-            }
-            Answer::TooLarge { bytes, lines } => {
-                out.skipped.push(too_large(plugin, "config", bytes, lines))
+    for window in asked.chunks(WINDOW) {
+        let cmds: Vec<String> = window.iter().map(|(p, _)| format!("config {p}")).collect();
+        c.send_all(&cmds).await?;
+        for (plugin, stored) in window {
+            let over = c.held >= MAX_HOST;
+            match c.read_dot(MAX_REPLY, MAX_LINES, MAX_HOST).await? {
+                _ if over => out.skipped.push(over_host(plugin)),
+                Answer::Lines(config) => {
+                    parsed_all.push((plugin, stored, reply::parse(stored, &config)))
+                }
+                Answer::TooLarge { bytes, lines } => {
+                    out.skipped.push(too_large(plugin, "config", bytes, lines))
+                }
             }
         }
     }
     let fetch: Vec<usize> = (0..parsed_all.len())
         .filter(|&i| parsed_all[i].2.services.iter().all(|s| s.values.is_empty()))
         .collect();
-    if !fetch.is_empty() {
-        let cmds: Vec<String> = fetch
+    let mut dropped = Vec::new();
+    for window in fetch.chunks(WINDOW) {
+        let cmds: Vec<String> = window
             .iter()
             .map(|&i| format!("fetch {}", parsed_all[i].0))
             .collect();
         c.send_all(&cmds).await?;
-        let mut dropped = Vec::new();
-        for &i in &fetch {
+        for &i in window {
             let (plugin, stored, parsed) = &mut parsed_all[i];
             match c.read_dot(MAX_REPLY, MAX_LINES, MAX_HOST).await? {
                 Answer::Lines(fetched) => parsed.take_values(reply::parse(stored, &fetched)),
@@ -626,9 +633,9 @@ async fn poll_pipelined(
                 }
             }
         }
-        for i in dropped.into_iter().rev() {
-            parsed_all.remove(i);
-        }
+    }
+    for i in dropped.into_iter().rev() {
+        parsed_all.remove(i);
     }
     out.plugins.extend(
         parsed_all

@@ -174,6 +174,8 @@ impl Sinks {
         let mut direct: Vec<usize> = (0..fields.len())
             .filter(|&i| !via_cache[i] && !given_up[i])
             .collect();
+        // One entry per field: a spooled field had an update per point.
+        retry.dedup();
         direct.extend(retry);
         if !direct.is_empty() {
             let job = Job {
