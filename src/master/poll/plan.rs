@@ -7,6 +7,7 @@
 //! gave a value for, as munin-update does.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::session::HostReply;
 use crate::master::conf::Host;
@@ -16,9 +17,10 @@ use crate::master::store::layout::{self, DsType};
 /// One field to store.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FieldPlan {
-    /// The plugin (as `list` named it) and the graph (its multigraph name).
-    pub plugin: String,
-    pub service: String,
+    /// The plugin (as `list` named it) and the graph (its multigraph name),
+    /// shared by the plugin's and graph's fields.
+    pub plugin: Arc<str>,
+    pub service: Arc<str>,
     pub field: String,
     pub path: PathBuf,
     pub ds: DsType,
@@ -92,12 +94,13 @@ pub fn plan(dbdir: &Path, host: &Host, mut reply: HostReply) -> HostPlan {
         }
         inherit(parsed, &host.inherited);
     }
-    out.config = state::snapshot(&reply.plugins);
     // A multigraph plugin may name its graphs freely; Munin stores them
     // under the names they are given.
-    for (plugin, parsed) in reply.plugins {
-        out.problems.extend(parsed.problems);
-        for s in parsed.services {
+    for (plugin, parsed) in &mut reply.plugins {
+        out.problems.append(&mut parsed.problems);
+        let plugin: Arc<str> = plugin.as_str().into();
+        for s in &parsed.services {
+            let service: Arc<str> = s.name.as_str().into();
             // Each field's values, found in one pass over them.
             let mut by_field: std::collections::HashMap<&str, Vec<&super::reply::Value>> =
                 std::collections::HashMap::new();
@@ -129,7 +132,7 @@ pub fn plan(dbdir: &Path, host: &Host, mut reply: HostReply) -> HostPlan {
                     values_of(by_field.get(f.name.as_str()).map_or(&[][..], |v| &v[..]));
                 out.fields.push(FieldPlan {
                     plugin: plugin.clone(),
-                    service: s.name.clone(),
+                    service: service.clone(),
                     field: f.name.clone(),
                     path,
                     ds,
@@ -142,6 +145,7 @@ pub fn plan(dbdir: &Path, host: &Host, mut reply: HostReply) -> HostPlan {
             }
         }
     }
+    out.config = state::snapshot(reply.plugins);
     out
 }
 

@@ -78,10 +78,9 @@ impl Parsed {
 pub fn parse(plugin: &str, lines: &[String]) -> Parsed {
     let mut out = Parsed::default();
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    // (service, field) → the field's place: a reply of a million fields
-    // costs a million look-ups, not a million searches.
-    let mut fields: std::collections::HashMap<(usize, String), usize> =
-        std::collections::HashMap::new();
+    // Per service, field name → the field's place: a reply of a million
+    // fields costs a million look-ups, not a million searches.
+    let mut fields: Vec<std::collections::HashMap<String, usize>> = Vec::new();
     let mut current: Option<usize> = None;
     let mut unnamed = 0usize;
     for (i, line) in lines.iter().enumerate() {
@@ -89,8 +88,11 @@ pub fn parse(plugin: &str, lines: &[String]) -> Parsed {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let shown: String = line.chars().take(200).collect();
-        let bad = |why: &str| format!("{plugin}, reply line {}: {why}: {shown:?}", i + 1);
+        // Built only for a bad line: most replies have none.
+        let bad = |why: &str| {
+            let shown: String = line.chars().take(200).collect();
+            format!("{plugin}, reply line {}: {why}: {shown:?}", i + 1)
+        };
         if let Some(name) = line.strip_prefix("multigraph ") {
             let name = name.trim();
             if name.is_empty() || name.contains(char::is_whitespace) {
@@ -118,13 +120,25 @@ pub fn parse(plugin: &str, lines: &[String]) -> Parsed {
                 None => out.problems.push(bad("not a value")),
             },
             Some((field, attr)) if !field.is_empty() && !attr.is_empty() => {
-                let f = *fields.entry((at, field.to_string())).or_insert_with(|| {
-                    service.fields.push(Field {
-                        name: field.to_string(),
-                        attrs: Vec::new(),
-                    });
-                    service.fields.len() - 1
-                });
+                if fields.len() <= at {
+                    fields.resize_with(at + 1, Default::default);
+                }
+                // A plugin sends a field's attributes together: the last
+                // field is checked first, without a look-up.
+                let f = match service.fields.last() {
+                    Some(last) if last.name == field => service.fields.len() - 1,
+                    _ => match fields[at].get(field) {
+                        Some(&f) => f,
+                        None => {
+                            service.fields.push(Field {
+                                name: field.to_string(),
+                                attrs: Vec::new(),
+                            });
+                            fields[at].insert(field.to_string(), service.fields.len() - 1);
+                            service.fields.len() - 1
+                        }
+                    },
+                };
                 set(&mut service.fields[f].attrs, attr, value);
             }
             _ => out.problems.push(bad("not field.attribute")),

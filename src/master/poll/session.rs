@@ -25,6 +25,9 @@ use crate::tls::{Mode, Side};
 
 /// Longest line read from a node.
 const MAX_LINE: usize = 64 * 1024;
+/// Bytes read from a node at once: a pipelined batch of replies (20
+/// plugins' configs are about 12 KiB) comes in one or two reads.
+const READ_BUFFER: usize = 16 * 1024;
 /// Lines before the banner that are skipped (an ssh login's motd), as
 /// munin-update skips them; past this many the peer is no node.
 const MAX_GREETING_LINES: usize = 100;
@@ -151,6 +154,15 @@ pub fn stored_name(plugin: &str) -> String {
         .collect()
 }
 
+/// A line as read (its `\n` gone) as text: a `\r` before the end
+/// dropped, bytes that are no UTF-8 replaced. Valid text is not copied.
+fn text(mut line: Vec<u8>) -> String {
+    if line.ends_with(b"\r") {
+        line.pop();
+    }
+    String::from_utf8(line).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
 /// How one session may run: munin.conf's `timeout`,
 /// `timeout_fetch_one_node` and `local_address`, or the command line's.
 #[derive(Debug, Clone, Copy)]
@@ -201,6 +213,14 @@ impl Conn {
     }
 
     async fn line(&mut self) -> Result<String, PollError> {
+        // A line already read in whole is taken at once, without arming a
+        // deadline: a pipelined reply arrives as a few reads of many lines.
+        if let Some(i) = memchr::memchr(b'\n', self.io.buffer()) {
+            let buf = self.io.buffer()[..i].to_vec();
+            self.io.consume(i + 1);
+            self.tls_unproven = false;
+            return Ok(text(buf));
+        }
         let (until, late) = self.next_deadline(Failure::ReplyTimeout);
         let mut buf = Vec::new();
         let read = async {
@@ -236,10 +256,7 @@ impl Conn {
             Err(_) => return Err(self.fail(late)),
         }
         self.tls_unproven = false;
-        if buf.ends_with(b"\r") {
-            buf.pop();
-        }
-        Ok(String::from_utf8_lossy(&buf).into_owned())
+        Ok(text(buf))
     }
 
     async fn send(&mut self, cmd: &str) -> Result<(), PollError> {
@@ -448,7 +465,7 @@ pub async fn poll(
         failure,
     })?;
     let mut c = Conn {
-        io: BufReader::new(io),
+        io: BufReader::with_capacity(READ_BUFFER, io),
         child,
         deadline,
         idle: dial.idle,
@@ -759,7 +776,7 @@ async fn start_tls(
             .await
             .map_err(|_| c.fail(late))?
             .map_err(|e| c.fail(Failure::Tls(e.to_string())))?;
-    c.io = BufReader::new(secured);
+    c.io = BufReader::with_capacity(READ_BUFFER, secured);
     c.tls_unproven = true;
     Ok(())
 }

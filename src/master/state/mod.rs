@@ -92,27 +92,24 @@ pub fn json_hash<T: Serialize + ?Sized>(value: &T) -> String {
     format!("{:016x}", h.0)
 }
 
-/// The config part of each plugin's reply, hashed.
-pub fn snapshot(plugins: &[(String, Parsed)]) -> HostConfig {
+/// The config part of each plugin's reply, hashed; the replies' values
+/// and problems are dropped (the plan has taken what it needs of them).
+pub fn snapshot(plugins: Vec<(String, Parsed)>) -> HostConfig {
     let mut out = HostConfig::default();
     for (name, parsed) in plugins {
         let services: Vec<ServiceConfig> = parsed
             .services
-            .iter()
+            .into_iter()
             .map(|s| ServiceConfig {
-                name: s.name.clone(),
-                graph: s.graph.clone(),
-                fields: s
-                    .fields
-                    .iter()
-                    .map(|f| (f.name.clone(), f.attrs.clone()))
-                    .collect(),
+                name: s.name,
+                graph: s.graph,
+                fields: s.fields.into_iter().map(|f| (f.name, f.attrs)).collect(),
                 files: Vec::new(),
                 own_limits: Some(s.own_limits),
             })
             .collect();
         out.plugins.insert(
-            name.clone(),
+            name,
             PluginConfig {
                 hash: json_hash(&services),
                 services,
@@ -123,18 +120,30 @@ pub fn snapshot(plugins: &[(String, Parsed)]) -> HostConfig {
     out
 }
 
-/// Plugins whose config differs from `old` (new ones included).
-pub fn changed<'a>(old: &HostConfig, new: &'a HostConfig) -> Vec<&'a str> {
+/// Each plugin's config hash, by plugin: what a run compares a poll with.
+pub type Hashes = BTreeMap<String, String>;
+
+/// The hashes of `config`'s plugins.
+pub fn hashes(config: &HostConfig) -> Hashes {
+    config
+        .plugins
+        .iter()
+        .map(|(name, p)| (name.clone(), p.hash.clone()))
+        .collect()
+}
+
+/// Plugins whose config differs from the `old` hashes (new ones included).
+pub fn changed<'a>(old: &Hashes, new: &'a HostConfig) -> Vec<&'a str> {
     new.plugins
         .iter()
-        .filter(|(name, p)| old.plugins.get(*name).is_none_or(|o| o.hash != p.hash))
+        .filter(|(name, p)| old.get(*name).is_none_or(|o| *o != p.hash))
         .map(|(name, _)| name.as_str())
         .collect()
 }
 
-/// Whether writing `new` over `old` would change the file.
-pub fn differs(old: &HostConfig, new: &HostConfig) -> bool {
-    old.plugins.len() != new.plugins.len() || !changed(old, new).is_empty()
+/// Whether writing `new` over a file of the `old` hashes would change it.
+pub fn differs(old: &Hashes, new: &HostConfig) -> bool {
+    old.len() != new.plugins.len() || !changed(old, new).is_empty()
 }
 
 fn root(dbdir: &Path) -> PathBuf {
@@ -190,6 +199,22 @@ pub fn answered(values: &Values, hosts: &[Host]) -> Vec<u64> {
 /// (then it is simply written anew).
 pub fn load_config(path: &Path) -> Option<HostConfig> {
     serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+}
+
+/// Only the plugin hashes of a host's config file: a steady run compares
+/// these, and skipping the graphs and fields in the text is far cheaper
+/// than building them.
+pub fn load_hashes(path: &Path) -> Option<Hashes> {
+    #[derive(Deserialize)]
+    struct Hashed {
+        hash: String,
+    }
+    #[derive(Deserialize)]
+    struct File {
+        plugins: BTreeMap<String, Hashed>,
+    }
+    let file: File = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    Some(file.plugins.into_iter().map(|(k, v)| (k, v.hash)).collect())
 }
 
 /// Replaces a file with `value` as JSON, whole.
@@ -267,19 +292,25 @@ mod tests {
 
     #[test]
     fn a_hash_follows_the_config_only() {
-        let a = snapshot(&[("load".into(), parsed("graph_title L\nload.label l\n"))]);
-        let same = snapshot(&[("load".into(), parsed("graph_title L\nload.label l\n"))]);
-        let other = snapshot(&[(
+        let a = snapshot(vec![(
+            "load".into(),
+            parsed("graph_title L\nload.label l\n"),
+        )]);
+        let same = snapshot(vec![(
+            "load".into(),
+            parsed("graph_title L\nload.label l\n"),
+        )]);
+        let other = snapshot(vec![(
             "load".into(),
             parsed("graph_title L\nload.label l\nload.max 9\n"),
         )]);
         assert_eq!(a, same);
-        assert!(changed(&a, &same).is_empty());
-        assert!(!differs(&a, &same));
-        assert_eq!(changed(&a, &other), vec!["load"]);
-        assert_eq!(changed(&HostConfig::default(), &a), vec!["load"]);
+        assert!(changed(&hashes(&a), &same).is_empty());
+        assert!(!differs(&hashes(&a), &same));
+        assert_eq!(changed(&hashes(&a), &other), vec!["load"]);
+        assert_eq!(changed(&Hashes::new(), &a), vec!["load"]);
         // A plugin gone is a change of the file, not of a plugin.
-        assert!(differs(&a, &HostConfig::default()));
+        assert!(differs(&hashes(&a), &HostConfig::default()));
         assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
         // The same hash as of the whole JSON text, so that state files
         // written before keep their hashes.
@@ -294,11 +325,16 @@ mod tests {
     fn files_are_replaced_whole_and_read_back() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x/y.json");
-        let c = snapshot(&[("load".into(), parsed("graph_title L\nload.label l\n"))]);
+        let c = snapshot(vec![(
+            "load".into(),
+            parsed("graph_title L\nload.label l\n"),
+        )]);
         save(&p, &c).unwrap();
+        assert_eq!(load_hashes(&p), Some(hashes(&c)));
         assert_eq!(load_config(&p), Some(c));
         std::fs::write(&p, "{broken").unwrap();
         assert_eq!(load_config(&p), None);
+        assert_eq!(load_hashes(&p), None);
         assert_eq!(load_values(&dir.path().join("none")), Values::default());
     }
 }

@@ -98,23 +98,27 @@ pub async fn keep(
         let from_spool = p.from_spool;
         let reading = Instant::now();
         let path = state::config_path(dbdir, &result.host);
-        let (old, path) = tokio::task::spawn_blocking(move || (state::load_config(&path), path))
-            .await
-            .expect("reading a file does not panic");
-        let old = old.unwrap_or_default();
         // A spooled answer holds the plugins with new records only (none
-        // when nothing is new): the others keep their saved config.
-        let config = if from_spool {
-            let mut merged = old.clone();
-            merged.plugins.extend(polled_config.plugins);
-            merged
-        } else {
-            polled_config
-        };
+        // when nothing is new): the others keep their saved config, which
+        // is read whole. Otherwise the poll is the whole config, and only
+        // the saved hashes are read.
+        let (old, config, path) = tokio::task::spawn_blocking(move || {
+            if from_spool {
+                let mut merged = state::load_config(&path).unwrap_or_default();
+                let old = state::hashes(&merged);
+                merged.plugins.extend(polled_config.plugins);
+                (old, merged, path)
+            } else {
+                let old = state::load_hashes(&path).unwrap_or_default();
+                (old, polled_config, path)
+            }
+        })
+        .await
+        .expect("reading a file does not panic");
         let changed = state::changed(&old, &config);
         // Only a plugin whose config changed can need its files tuned.
         for f in &mut fields {
-            f.tune = changed.contains(&f.plugin.as_str());
+            f.tune = changed.contains(&&*f.plugin);
         }
         result.phases.config = reading.elapsed();
         let storing = Instant::now();

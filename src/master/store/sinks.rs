@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::carbon::{self, Carbon};
 use super::rrdcached::{self, Cached, Update};
 use super::rrdfile;
-use super::workers::{Done, Job, Pool};
+use super::workers::{Done, JobRef, Pool};
 use crate::master::conf::{Host, MasterConf};
 use crate::master::poll::plan::FieldPlan;
 
@@ -96,10 +96,10 @@ impl Sinks {
                 })
                 .collect();
             if !prepare.is_empty() {
-                let job = Job {
+                let job = JobRef::Store {
                     step,
                     now,
-                    fields: prepare.iter().map(|&i| fields[i].clone()).collect(),
+                    fields: prepare.iter().map(|&i| &fields[i]).collect(),
                     prepare_only: true,
                 };
                 for (done, &i) in self.pool.store(job).await.into_iter().zip(&prepare) {
@@ -178,10 +178,10 @@ impl Sinks {
         retry.dedup();
         direct.extend(retry);
         if !direct.is_empty() {
-            let job = Job {
+            let job = JobRef::Store {
                 step,
                 now,
-                fields: direct.iter().map(|&i| fields[i].clone()).collect(),
+                fields: direct.iter().map(|&i| &fields[i]).collect(),
                 prepare_only: false,
             };
             for (done, &i) in self.pool.store(job).await.into_iter().zip(&direct) {

@@ -42,6 +42,18 @@ pub struct Job {
     pub prepare_only: bool,
 }
 
+/// A [`Job`] as the master writes it: the fields borrowed from the
+/// host's plan, never copied. The same JSON as `Task::Store(Job)`.
+#[derive(Debug, Serialize)]
+pub enum JobRef<'a> {
+    Store {
+        step: u64,
+        now: u64,
+        fields: Vec<&'a FieldPlan>,
+        prepare_only: bool,
+    },
+}
+
 /// What happened to one field, and how long librrd took.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Done {
@@ -123,7 +135,17 @@ pub fn serve(input: impl BufRead, mut output: impl Write) -> std::io::Result<()>
     Ok(())
 }
 
-type Request = (Arc<Task>, oneshot::Sender<Result<Answer, String>>);
+/// A task as a worker reads it: one line of JSON.
+type Line = Arc<Vec<u8>>;
+
+/// `task` as its line.
+fn encode(task: &impl Serialize) -> Line {
+    let mut line = serde_json::to_vec(task).unwrap_or_default();
+    line.push(b'\n');
+    Arc::new(line)
+}
+
+type Request = (Line, oneshot::Sender<Result<Answer, String>>);
 
 /// The master's side: a queue of jobs served by the worker processes.
 pub struct Pool {
@@ -178,15 +200,20 @@ impl Pool {
     /// Does `task` in a worker, or here when no worker can: the answer
     /// has one outcome per field or graph either way.
     async fn perform(&self, task: Task) -> Answer {
-        let task = Arc::new(task);
-        let wanted = match &*task {
+        let wanted = match &task {
             Task::Store(job) => job.fields.len(),
             Task::Draw(draws) => draws.len(),
             Task::Export(_) => 1,
         };
+        self.perform_line(encode(&task), wanted).await
+    }
+
+    /// [`Pool::perform`] of a task already written as its line; done here,
+    /// the line is read back (the rare way: no worker could).
+    async fn perform_line(&self, line: Line, wanted: usize) -> Answer {
         if let Some(queue) = &self.queue {
             let (reply, answer) = oneshot::channel();
-            if queue.send((task.clone(), reply)).await.is_ok() {
+            if queue.send((line.clone(), reply)).await.is_ok() {
                 match answer.await {
                     Ok(Ok(a @ (Answer::Stored(_) | Answer::Drawn(_) | Answer::Exported(_))))
                         if a.len() == wanted =>
@@ -199,14 +226,19 @@ impl Pool {
                 }
             }
         }
-        tokio::task::spawn_blocking(move || perform(&task))
-            .await
-            .unwrap_or_else(|e| Answer::Refused(e.to_string()))
+        tokio::task::spawn_blocking(move || match serde_json::from_slice::<Task>(&line) {
+            Ok(task) => perform(&task),
+            Err(e) => Answer::Refused(format!("worker: bad task: {e}")),
+        })
+        .await
+        .unwrap_or_else(|e| Answer::Refused(e.to_string()))
     }
 
     /// Stores `job` in a worker, or here when no worker can.
-    pub async fn store(&self, job: Job) -> Vec<Done> {
-        match self.perform(Task::Store(job)).await {
+    pub async fn store(&self, job: JobRef<'_>) -> Vec<Done> {
+        let JobRef::Store { fields, .. } = &job;
+        let wanted = fields.len();
+        match self.perform_line(encode(&job), wanted).await {
             Answer::Stored(done) => done,
             _ => Vec::new(),
         }
@@ -246,9 +278,7 @@ async fn work(
             break;
         };
         let answer = async {
-            let mut line = serde_json::to_vec(&*job).map_err(|e| e.to_string())?;
-            line.push(b'\n');
-            stdin.write_all(&line).await.map_err(|e| e.to_string())?;
+            stdin.write_all(&job).await.map_err(|e| e.to_string())?;
             stdin.flush().await.map_err(|e| e.to_string())?;
             let back = lines
                 .next_line()
@@ -273,6 +303,24 @@ async fn work(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_borrowed_job_is_written_as_the_worker_reads_a_job() {
+        let mut f = FieldPlan::load_gauge("/x/h-load-load-g.rrd".into());
+        f.value = Some((Some(1_700_000_000), "1.5".into()));
+        f.earlier = vec![(1_699_999_700, "1".into())];
+        let line = encode(&JobRef::Store {
+            step: 300,
+            now: 7,
+            fields: vec![&f],
+            prepare_only: true,
+        });
+        let Task::Store(job) = serde_json::from_slice::<Task>(&line).unwrap() else {
+            panic!("not a store task");
+        };
+        assert_eq!((job.step, job.now, job.prepare_only), (300, 7, true));
+        assert_eq!(job.fields, vec![f]);
+    }
 
     #[test]
     fn a_bad_task_line_is_answered_not_fatal() {
