@@ -12,6 +12,12 @@
 #           file within minutes of deleting thousands scans every recently
 #           deleted inode (the kernel's recently_deleted()), which no real
 #           first render pays; the old sites are deleted at exit;
+#   floor:  librrd's bare cost of the same graphs: what our html's graph
+#           workers read (captured once with strace, turned into lines by
+#           graph-floor.py) drawn by `rrdtool -` reading `graphv PNG
+#           ARGS...` lines, in as many processes as ours has graph workers
+#           (one per CPU), into a new directory each run. rrdtool writes
+#           its PNGs with libpng's defaults, ours faster (see pngfast.rs);
 #   steady: after one more update each, the next cron's site (within the
 #           same 5-minute step no archive row completes, so neither side
 #           has a graph to redraw: this is the pages' cost).
@@ -47,6 +53,13 @@ for n in $sizes; do
         "$master" update --config "$d/ours.conf" >/dev/null
         sleep 1
     done
+    # The graphs our first render draws, as `rrdtool -` lines.
+    command -v strace >/dev/null || apt-get install -y -qq strace >/dev/null
+    sed "s|^htmldir .*|htmldir $d/www-capture|" "$d/ours.conf" >"$d/capture.conf"
+    rm -f "$d/ours/munin-rs-state/graphs.json"
+    mkdir -p "$work/strace"
+    strace -ff -xx -s 100000000 -e trace=read -o "$work/strace/p" "$master" html --config "$d/capture.conf" >/dev/null
+    procs=$(nproc)
     echo "== $n nodes x 20 plugins x 5 fields ($((n * 20)) graphs x 4 periods); label wall user sys (s)"
     i=0
     while [ "$i" -lt "$runs" ]; do
@@ -55,6 +68,12 @@ for n in $sizes; do
         timed "first:munin-html" runuser -u munin -- /usr/share/munin/munin-html --config "$d/munin.conf"
         timed "first:munin-graph" runuser -u munin -- /usr/share/munin/munin-graph --cron --config "$d/munin.conf"
         timed "first:munin-master-html" "$master" html --config "$d/ours.conf"
+        mkdir -p "$d/floor-$i"
+        python3 "$here/scripts/graph-floor.py" "$d/floor-$i" "$work/strace/p".* >"$work/graphs" 2>"$work/graphs.err"
+        rm -f "$work/gpart."*
+        split -n "l/$procs" "$work/graphs" "$work/gpart."
+        timed "first:librrd-graph-floor-$procs-processes" sh -c "for p in $work/gpart.*; do rrdtool - <\"\$p\" >/dev/null & done; wait"
+        echo "  floor: $(cat "$work/graphs.err"), $(find "$d/floor-$i" -name '*.png' | wc -l) PNG"
         rm -f "$d/ours/munin-rs-state/graphs.json"
         timed "first:munin-master-html-inprocess" "$master" html --workers 0 --config "$d/inprocess.conf"
         munin_update

@@ -5,7 +5,8 @@ median wall time (with its range), the median CPU (user + sys) and the
 median peak RSS of the largest process; then, per size, the ratios of
 paired labels run by run (the i-th run of one against the i-th of the
 other, as the scripts alternate them): munin-update's time over ours, and
-ours over the bare librrd floor."""
+ours over the bare librrd floor; for bench-html.sh, Munin's first render
+(munin-html + munin-graph) over ours, and ours over the bare graph floor."""
 import collections
 import statistics
 import sys
@@ -42,3 +43,19 @@ for n in sizes:
             continue
         print(f"{n:>5} {slow} / {fast}: median {statistics.median(ratios):.2f}x "
               f"(runs: {', '.join(f'{r:.2f}' for r in ratios)})")
+
+# bench-html.sh: Munin's first render is munin-html then munin-graph, run
+# by run; ours against both, and against librrd's bare graph cost.
+for n in sizes:
+    html, graph = rows.get((n, "first:munin-html")), rows.get((n, "first:munin-graph"))
+    ours = rows.get((n, "first:munin-master-html"))
+    if html and graph and ours:
+        ratios = [(h[0] + g[0]) / o[0] for h, g, o in zip(html, graph, ours) if o[0] > 0]
+        print(f"{n:>5} first:munin-html+munin-graph / first:munin-master-html: median "
+              f"{statistics.median(ratios):.2f}x (runs: {', '.join(f'{r:.2f}' for r in ratios)})")
+    for (m, label), floor in sorted(rows.items()):
+        if m != n or "librrd-graph-floor" not in label or not ours:
+            continue
+        ratios = [o[0] / f[0] for o, f in zip(ours, floor) if f[0] > 0]
+        print(f"{n:>5} first:munin-master-html / {label}: median "
+              f"{statistics.median(ratios):.2f}x (runs: {', '.join(f'{r:.2f}' for r in ratios)})")

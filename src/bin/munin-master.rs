@@ -27,6 +27,8 @@ use tracing::level_filters::LevelFilter;
 /// mimalloc rather than glibc's malloc: a run allocates per reply line,
 /// field and value across the runtime's threads, and glibc's per-thread
 /// arenas made that about a tenth of the master's CPU (perf, 200 nodes).
+/// Built without its transparent huge pages (`no_thp`): they zeroed 2 MiB
+/// at a time and made a 200-node run's peak RSS 67 MB instead of 42 MB.
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

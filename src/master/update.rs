@@ -230,12 +230,14 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
         let (limit, opts, dbdir) = (limit.clone(), opts.clone(), conf.dbdir.clone());
         let sinks = sinks.clone();
         let step = u64::from(host.update_rate.unwrap_or(conf.update_rate));
+        // Taken before the host's task is made, and held until the host is
+        // stored, as a munin-update child polls and stores its host: hosts
+        // in flight stay bounded when storing is slower than polling (a
+        // disk-bound fleet), and a fleet of thousands never has a task
+        // (with its session's buffers) waiting per host.
+        let permit = limit.acquire_owned().await;
         tasks.spawn(async move {
-            // Held until the host is stored, as a munin-update child polls
-            // and stores its host: hosts in flight stay bounded when
-            // storing is slower than polling (a disk-bound fleet), so
-            // memory does not grow with the fleet.
-            let _permit = limit.acquire_owned().await;
+            let _permit = permit;
             let started = Instant::now();
             let polled = poll_one(&host, &opts, tls.as_ref(), since, run_deadline).await;
             let polled_in = started.elapsed();
