@@ -138,11 +138,12 @@ pub fn serve(input: impl BufRead, mut output: impl Write) -> std::io::Result<()>
 /// A task as a worker reads it: one line of JSON.
 type Line = Arc<Vec<u8>>;
 
-/// `task` as its line.
-fn encode(task: &impl Serialize) -> Line {
-    let mut line = serde_json::to_vec(task).unwrap_or_default();
+/// `task` as its line; `None` when serde cannot write it (a path that is
+/// no UTF-8, which no plan makes): the task is then done here.
+fn encode(task: &impl Serialize) -> Option<Line> {
+    let mut line = serde_json::to_vec(task).ok()?;
     line.push(b'\n');
-    Arc::new(line)
+    Some(Arc::new(line))
 }
 
 type Request = (Line, oneshot::Sender<Result<Answer, String>>);
@@ -205,7 +206,12 @@ impl Pool {
             Task::Draw(draws) => draws.len(),
             Task::Export(_) => 1,
         };
-        self.perform_line(encode(&task), wanted).await
+        match encode(&task) {
+            Some(line) => self.perform_line(line, wanted).await,
+            None => tokio::task::spawn_blocking(move || perform(&task))
+                .await
+                .unwrap_or_else(|e| Answer::Refused(e.to_string())),
+        }
     }
 
     /// [`Pool::perform`] of a task already written as its line; done here,
@@ -234,13 +240,44 @@ impl Pool {
         .unwrap_or_else(|e| Answer::Refused(e.to_string()))
     }
 
-    /// Stores `job` in a worker, or here when no worker can.
+    /// Stores `job` in a worker, or here when no worker can: one outcome
+    /// per field either way (an error for each when nothing could store
+    /// them, so none goes uncounted).
     pub async fn store(&self, job: JobRef<'_>) -> Vec<Done> {
+        let answer = match encode(&job) {
+            Some(line) => {
+                let JobRef::Store { fields, .. } = &job;
+                self.perform_line(line, fields.len()).await
+            }
+            None => {
+                let JobRef::Store {
+                    step,
+                    now,
+                    fields,
+                    prepare_only,
+                } = &job;
+                let owned = Job {
+                    step: *step,
+                    now: *now,
+                    fields: fields.iter().map(|f| (*f).clone()).collect(),
+                    prepare_only: *prepare_only,
+                };
+                self.perform(Task::Store(owned)).await
+            }
+        };
         let JobRef::Store { fields, .. } = &job;
-        let wanted = fields.len();
-        match self.perform_line(encode(&job), wanted).await {
-            Answer::Stored(done) => done,
-            _ => Vec::new(),
+        match answer {
+            Answer::Stored(done) if done.len() == fields.len() => done,
+            other => {
+                let why = format!("not stored: {other:?}");
+                fields
+                    .iter()
+                    .map(|f| Done {
+                        outcome: Err(format!("{}: {why}", f.path.display())),
+                        micros: 0,
+                    })
+                    .collect()
+            }
         }
     }
 
@@ -314,7 +351,8 @@ mod tests {
             now: 7,
             fields: vec![&f],
             prepare_only: true,
-        });
+        })
+        .expect("a UTF-8 path is written");
         let Task::Store(job) = serde_json::from_slice::<Task>(&line).unwrap() else {
             panic!("not a store task");
         };
