@@ -260,13 +260,18 @@ impl Conn {
     }
 
     async fn send(&mut self, cmd: &str) -> Result<(), PollError> {
-        let line = format!("{cmd}\n");
-        let (until, late) = self.next_deadline(Failure::SendTimeout);
         // One write per command: under TLS, one record, which is what
         // Munin's node reads as one command.
+        self.write(format!("{cmd}\n").as_bytes()).await
+    }
+
+    /// Writes `bytes` in one write and flushes them, before the next
+    /// send deadline.
+    async fn write(&mut self, bytes: &[u8]) -> Result<(), PollError> {
+        let (until, late) = self.next_deadline(Failure::SendTimeout);
         let io = self.io.get_mut();
         let write = async {
-            io.write_all(line.as_bytes()).await?;
+            io.write_all(bytes).await?;
             io.flush().await
         };
         match tokio::time::timeout_at(until, write).await {
@@ -320,16 +325,7 @@ impl Conn {
             text.push_str(c);
             text.push('\n');
         }
-        let (until, late) = self.next_deadline(Failure::SendTimeout);
-        let io = self.io.get_mut();
-        let write = async {
-            io.write_all(text.as_bytes()).await?;
-            io.flush().await
-        };
-        match tokio::time::timeout_at(until, write).await {
-            Ok(r) => r.map_err(|e| self.fail(Failure::Io(e))),
-            Err(_) => Err(self.fail(late)),
-        }
+        self.write(text.as_bytes()).await
     }
 
     /// The reply to a command already sent, as [`Conn::dot`] reads it.

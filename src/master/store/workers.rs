@@ -54,6 +54,29 @@ pub enum JobRef<'a> {
     },
 }
 
+impl<'a> JobRef<'a> {
+    fn fields(&self) -> &[&'a FieldPlan] {
+        let JobRef::Store { fields, .. } = self;
+        fields
+    }
+
+    /// The job as a worker reads it, its fields copied.
+    fn owned(&self) -> Job {
+        let JobRef::Store {
+            step,
+            now,
+            fields,
+            prepare_only,
+        } = self;
+        Job {
+            step: *step,
+            now: *now,
+            fields: fields.iter().map(|f| (*f).clone()).collect(),
+            prepare_only: *prepare_only,
+        }
+    }
+}
+
 /// What happened to one field, and how long librrd took.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Done {
@@ -244,41 +267,28 @@ impl Pool {
     /// per field either way (an error for each when nothing could store
     /// them, so none goes uncounted).
     pub async fn store(&self, job: JobRef<'_>) -> Vec<Done> {
+        let fields = job.fields();
         let answer = match encode(&job) {
-            Some(line) => {
-                let JobRef::Store { fields, .. } = &job;
-                self.perform_line(line, fields.len()).await
-            }
-            None => {
-                let JobRef::Store {
-                    step,
-                    now,
-                    fields,
-                    prepare_only,
-                } = &job;
-                let owned = Job {
-                    step: *step,
-                    now: *now,
-                    fields: fields.iter().map(|f| (*f).clone()).collect(),
-                    prepare_only: *prepare_only,
-                };
-                self.perform(Task::Store(owned)).await
-            }
+            Some(line) => self.perform_line(line, fields.len()).await,
+            None => self.perform(Task::Store(job.owned())).await,
         };
-        let JobRef::Store { fields, .. } = &job;
-        match answer {
-            Answer::Stored(done) if done.len() == fields.len() => done,
-            other => {
-                let why = format!("not stored: {other:?}");
-                fields
-                    .iter()
-                    .map(|f| Done {
-                        outcome: Err(format!("{}: {why}", f.path.display())),
-                        micros: 0,
-                    })
-                    .collect()
-            }
-        }
+        let why = match answer {
+            Answer::Stored(done) if done.len() == fields.len() => return done,
+            Answer::Stored(done) => format!(
+                "not stored: {} outcomes came back for {} fields",
+                done.len(),
+                fields.len()
+            ),
+            Answer::Refused(e) => format!("not stored: {e}"),
+            _ => "not stored: the worker answered another task".to_string(),
+        };
+        fields
+            .iter()
+            .map(|f| Done {
+                outcome: Err(format!("{}: {why}", f.path.display())),
+                micros: 0,
+            })
+            .collect()
     }
 
     /// Draws `draws` in a worker, or here when no worker can.
