@@ -32,50 +32,83 @@ pub fn replace_with(
     path: &Path,
     fill: impl FnOnce(&mut File) -> std::io::Result<()>,
 ) -> Result<(), String> {
-    write_with(path, fill, true)
+    stage_with(path, fill, true)?.commit()
 }
 
-fn write(path: &Path, bytes: &[u8], sync: bool) -> Result<(), String> {
-    write_with(path, |f| f.write_all(bytes), sync)
+/// A new content for a file, written (and fsynced, when asked) beside it
+/// but not yet in its place: the caller renames it over the file with
+/// [`Staged::commit`] once what the file describes is itself done, so the
+/// writing can go on while that work does. Dropped uncommitted, the
+/// temporary file goes and the old file stays.
+#[must_use = "a staged file is thrown away unless committed"]
+pub struct Staged {
+    tmp: PathBuf,
+    path: PathBuf,
+    sync: bool,
+    committed: bool,
 }
 
-fn write_with(
+impl Staged {
+    /// Renames the new content over the file (and fsyncs the directory,
+    /// when the content was synced, so the rename survives a crash).
+    pub fn commit(mut self) -> Result<(), String> {
+        std::fs::rename(&self.tmp, &self.path)
+            .map_err(|e| format!("{}: cannot rename into place: {e}", self.path.display()))?;
+        self.committed = true;
+        if self.sync {
+            let dir = match self.path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            // Losing the directory sync only risks the rename after a
+            // power cut.
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Writes the new content of `path` by `fill` into its temporary file
+/// (fsynced when `sync`), to be put in place by [`Staged::commit`]. The
+/// error names the file and the step that failed.
+pub fn stage_with(
     path: &Path,
     fill: impl FnOnce(&mut File) -> std::io::Result<()>,
     sync: bool,
-) -> Result<(), String> {
-    let tmp = temp_name(path);
-    let fail = |step: &str, e: std::io::Error| format!("{}: {step}: {e}", path.display());
-    let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o644)
-            .open(&tmp)
-            .map_err(|e| fail("cannot create temporary file", e))?;
-        fill(&mut f).map_err(|e| fail("cannot write", e))?;
-        if sync {
-            f.sync_all().map_err(|e| fail("cannot sync", e))?;
-        }
-        drop(f);
-        std::fs::rename(&tmp, path).map_err(|e| fail("cannot rename into place", e))
-    })();
-    if result.is_err() || !sync {
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        return result;
-    }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
+) -> Result<Staged, String> {
+    let staged = Staged {
+        tmp: temp_name(path),
+        path: path.to_path_buf(),
+        sync,
+        committed: false,
     };
-    // Losing the directory sync only risks the rename after a power cut.
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
+    let fail = |step: &str, e: std::io::Error| format!("{}: {step}: {e}", path.display());
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o644)
+        .open(&staged.tmp)
+        .map_err(|e| fail("cannot create temporary file", e))?;
+    fill(&mut f).map_err(|e| fail("cannot write", e))?;
+    if sync {
+        f.sync_all().map_err(|e| fail("cannot sync", e))?;
     }
-    Ok(())
+    Ok(staged)
+}
+
+fn write(path: &Path, bytes: &[u8], sync: bool) -> Result<(), String> {
+    stage_with(path, |f| f.write_all(bytes), sync)?.commit()
 }
 
 /// `dir/.name.tmp`: hidden, and in the same file system as the target.
@@ -116,5 +149,25 @@ mod tests {
         assert_eq!(std::fs::read(&p).unwrap(), b"old");
         let e = replace(&dir.path().join("no/such/dir"), b"x").unwrap_err();
         assert!(e.contains("no/such/dir: cannot create"), "{e}");
+    }
+
+    #[test]
+    fn a_staged_file_takes_its_place_only_when_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("values.json");
+        replace(&p, b"old").unwrap();
+        let staged = stage_with(&p, |f| f.write_all(b"new"), true).unwrap();
+        // Written beside the file, which readers still see as it was.
+        assert_eq!(std::fs::read(&p).unwrap(), b"old");
+        assert_eq!(std::fs::read(temp_name(&p)).unwrap(), b"new");
+        drop(staged);
+        assert_eq!(std::fs::read(&p).unwrap(), b"old");
+        assert!(!temp_name(&p).exists());
+        stage_with(&p, |f| f.write_all(b"new"), true)
+            .unwrap()
+            .commit()
+            .unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"new");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

@@ -3,7 +3,7 @@
 //! each host's values on a blocking thread while the others are still
 //! polled. One line of summary at the end; errors name the host.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 
 use super::conf::{Host, MasterConf};
 use super::selfstats;
-use super::state::{self, HostStatus};
+use super::state;
 use crate::master::poll::plan;
 use crate::master::poll::session;
 use crate::master::store::keep::{self, HostResult};
@@ -74,7 +74,8 @@ pub struct Summary {
 
 /// Time spent in each step of the run. The per-host steps are summed over
 /// hosts, which run concurrently, so they add up to more than the wall
-/// time; the values state is written once, at the end.
+/// time; the values state is merged beside them, and only what is left
+/// of it once the last host is stored counts here.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Phases {
     /// Sessions with the nodes: connecting, asking, reading.
@@ -85,7 +86,8 @@ pub struct Phases {
     pub config: Duration,
     /// Waiting for the store workers, rrdcached and carbon.
     pub store: Duration,
-    /// Merging and writing the values state.
+    /// The end of the values state's merge (the hosts that came last) and
+    /// putting it in place.
     pub values: Duration,
 }
 
@@ -223,12 +225,36 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
     let contexts = tls_contexts(&hosts);
     let spool_path = state::spool_path(&conf.dbdir);
     let mut spool = state::load_spool(&spool_path);
+    let me = selfstats::host(conf);
+    // The values state is merged beside the polls: each host's status is
+    // sent as soon as its poll is planned.
+    let (statuses, merging) = if opts.write {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let incoming = state::Incoming {
+            statuses: rx,
+            awaited: hosts.iter().chain([&me]).map(state::host_key).collect(),
+        };
+        // Hosts no longer in munin.conf go; others keep what they had.
+        let keep: Option<HashSet<String>> = opts.only_host.is_none().then(|| {
+            conf.hosts
+                .iter()
+                .chain([&me])
+                .map(state::host_key)
+                .collect()
+        });
+        let path = state::values_path(&conf.dbdir);
+        let merge = tokio::task::spawn_blocking(move || state::stage_values(&path, incoming, keep));
+        (Some(tx), Some(merge))
+    } else {
+        (None, None)
+    };
     for (i, host) in hosts.into_iter().enumerate() {
         let tls = contexts.get(&host.tls).cloned();
         let since = spool.get(&state::host_key(&host)).copied().unwrap_or(0);
         let done = opts.done.clone();
         let (limit, opts, dbdir) = (limit.clone(), opts.clone(), conf.dbdir.clone());
         let sinks = sinks.clone();
+        let statuses = statuses.clone();
         let step = u64::from(host.update_rate.unwrap_or(conf.update_rate));
         // Taken before the host's task is made, and held until the host is
         // stored, as a munin-update child polls and stores its host: hosts
@@ -245,6 +271,10 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
             let planning = Instant::now();
             let plan = polled.map(|reply| plan::plan(&dbdir, &host, reply));
             let planned_in = planning.elapsed();
+            if let Some(tx) = statuses {
+                // The merge lives until every sender is gone.
+                let _ = tx.send((state::host_key(&host), keep::status(&plan, now)));
+            }
             let sinks = sinks.as_ref().as_ref();
             let mut result = keep::keep(host, plan, sinks, &dbdir, step, now).await;
             result.phases.poll = polled_in;
@@ -297,23 +327,17 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
     s.wall = started.elapsed();
     s.peak_rss = crate::sys::peak_rss_bytes();
     // The master's own numbers, stored like a node's (not counted above).
-    let me = selfstats::host(conf);
     if let Some(sinks) = sinks.as_ref().as_ref() {
-        let me = me.clone();
         let step = u64::from(conf.update_rate);
-        let p = plan::plan(&conf.dbdir, &me, selfstats::reply(&s));
-        results.push(
-            keep::keep(
-                me,
-                Ok(p),
-                Some(sinks),
-                &conf.dbdir,
-                step,
-                crate::clock::now(),
-            )
-            .await,
-        );
+        let plan = Ok(plan::plan(&conf.dbdir, &me, selfstats::reply(&s)));
+        let now = crate::clock::now();
+        if let Some(tx) = &statuses {
+            let _ = tx.send((state::host_key(&me), keep::status(&plan, now)));
+        }
+        results.push(keep::keep(me, plan, Some(sinks), &conf.dbdir, step, now).await);
     }
+    // Every status is sent: the merge writes the hosts it waited for.
+    drop(statuses);
     if let Some(carbon) = Arc::into_inner(sinks).flatten().and_then(|s| s.carbon) {
         let dropped: usize = results.iter().map(|r| r.carbon_dropped).sum();
         let sent = carbon.finish(dropped).await;
@@ -337,27 +361,17 @@ pub async fn run(conf: &MasterConf, opts: &Options) -> (Vec<HostResult>, Summary
         if moved && let Err(e) = state::save(&spool_path, &spool) {
             errors.push(e);
         }
-        let merging = Instant::now();
-        let path = state::values_path(&conf.dbdir);
-        let statuses: std::collections::BTreeMap<String, HostStatus> = results
-            .iter_mut()
-            .map(|r| (state::host_key(&r.host), std::mem::take(&mut r.status)))
-            .collect();
-        let keep: Option<std::collections::HashSet<String>> = opts.only_host.is_none().then(|| {
-            conf.hosts
-                .iter()
-                .chain([&me])
-                .map(state::host_key)
-                .collect()
-        });
-        // Hosts no longer in munin.conf go; others keep what they had.
-        let saved = tokio::task::spawn_blocking(move || state::merge_values(&path, statuses, keep))
-            .await
-            .unwrap_or_else(|e| Err(e.to_string()));
+        // Every value is stored now: the merged state takes its place.
+        let finishing = Instant::now();
+        let saved = match merging {
+            Some(merge) => merge.await.unwrap_or_else(|e| Err(e.to_string())),
+            None => Err("the values state was not merged".into()),
+        }
+        .and_then(|staged| staged.commit());
         if let Err(e) = saved {
             errors.push(e);
         }
-        s.phases.values = merging.elapsed();
+        s.phases.values = finishing.elapsed();
     }
     s.peak_rss = crate::sys::peak_rss_bytes();
     s.errors = errors;

@@ -4,25 +4,50 @@
 //! run's memory does not grow with what the file already holds (300,000
 //! values and as many previous ones at 3000 nodes).
 //!
+//! The merge runs beside the run: statuses arrive by a channel as hosts
+//! are polled, and the old file is read while the nodes answer; at an old
+//! host the run will report on, the merge waits for its status. The
+//! result is staged beside the file and put in place only once every
+//! value is stored ([`Staged::commit`]), so the file never names a value
+//! the RRD files do not hold, and what is left for the end of a run is
+//! the last few hosts, not the whole file.
+//!
 //! Hosts keep the order they had in the old file, and new hosts follow;
 //! readers load the file into a map, so order is not part of the format.
-//! An old file that cannot be read (missing, or broken at some host) is
-//! taken as far as it can be read, as `load_values` starts afresh.
+//! Each host is written on a line of its own (whitespace to any JSON
+//! reader), so the next merge parses a host from a slice of the file, far
+//! faster than from the stream byte by byte; a file of another shape
+//! (written before, or by hand) is streamed. An old file that cannot be
+//! read (missing, or broken at some host) is taken as far as it can be
+//! read, as `load_values` starts afresh.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
+use std::sync::mpsc::Receiver;
 
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 
 use super::HostStatus;
+use crate::atomic_file::Staged;
+
+/// A run's new statuses, as its hosts are polled.
+pub struct Incoming {
+    /// `(host key, status)`, each host once; closed when the run has
+    /// sent all it will.
+    pub statuses: Receiver<(String, HostStatus)>,
+    /// The hosts the run will send: an old host among them waits for its
+    /// status, any other is kept as it was.
+    pub awaited: HashSet<String>,
+}
 
 /// Where merged hosts go, and what is left to take in.
 struct Merge<W: Write> {
     out: W,
-    /// New statuses not yet written, by host key.
+    /// New statuses received and not yet written, by host key.
     fresh: BTreeMap<String, HostStatus>,
+    incoming: Incoming,
     /// Hosts still in munin.conf; `None`: keep every host.
     keep: Option<HashSet<String>>,
     first: bool,
@@ -35,9 +60,8 @@ impl<W: Write> Merge<W> {
             return;
         }
         let written = (|| {
-            if !self.first {
-                self.out.write_all(b",")?;
-            }
+            self.out
+                .write_all(if self.first { OPEN_LINE } else { b",\n" })?;
             serde_json::to_writer(&mut self.out, key)?;
             self.out.write_all(b":")?;
             serde_json::to_writer(&mut self.out, status)?;
@@ -49,9 +73,25 @@ impl<W: Write> Merge<W> {
         }
     }
 
+    /// Receives statuses until `key`'s is in (or the run has sent all).
+    fn wait_for(&mut self, key: &str) {
+        while self.incoming.awaited.contains(key) {
+            match self.incoming.statuses.recv() {
+                Ok((k, status)) => {
+                    self.incoming.awaited.remove(&k);
+                    self.fresh.insert(k, status);
+                }
+                // A host's task that failed sends nothing: its old status
+                // stays.
+                Err(_) => self.incoming.awaited.clear(),
+            }
+        }
+    }
+
     /// A host of the old file: taken in with its new status, kept, or
     /// dropped (gone from munin.conf).
     fn old(&mut self, key: String, mut status: HostStatus) {
+        self.wait_for(&key);
         if let Some(new) = self.fresh.remove(&key) {
             status.ok = new.ok;
             status.error = new.error;
@@ -61,6 +101,48 @@ impl<W: Write> Merge<W> {
             self.write(&key, &status);
         } else if self.keep.as_ref().is_none_or(|k| k.contains(&key)) {
             self.write(&key, &status);
+        }
+    }
+}
+
+/// How a file of one host per line starts (the first host, if any, on
+/// the next line).
+const OPEN_LINE: &[u8] = b"{\"hosts\":{\n";
+/// An empty state, as one line.
+const EMPTY: &[u8] = b"{\"hosts\":{";
+
+/// Reads an old file of one host per line into `m`; `false` when the file
+/// is not of that shape (nothing was taken then). A line that does not
+/// parse ends the reading, as a broken file does.
+fn read_lines<W: Write>(m: &mut Merge<W>, file: std::fs::File) -> bool {
+    let mut lines = BufReader::with_capacity(1 << 16, file);
+    let mut line = Vec::new();
+    if lines.read_until(b'\n', &mut line).is_err() || line != OPEN_LINE {
+        return false;
+    }
+    // `"key":{...}` as a one-entry object, borrowing nothing.
+    let mut object = Vec::new();
+    loop {
+        line.clear();
+        if lines.read_until(b'\n', &mut line).is_err() {
+            return true;
+        }
+        let host = line.strip_suffix(b"\n").unwrap_or(&line);
+        let host = host.strip_suffix(b",").unwrap_or(host);
+        if host.starts_with(b"}") || host.is_empty() {
+            return true;
+        }
+        object.clear();
+        object.push(b'{');
+        object.extend_from_slice(host);
+        object.push(b'}');
+        match serde_json::from_slice::<BTreeMap<String, HostStatus>>(&object) {
+            Ok(one) => {
+                for (key, status) in one {
+                    m.old(key, status);
+                }
+            }
+            Err(_) => return true,
         }
     }
 }
@@ -115,34 +197,38 @@ impl<'de, W: Write> Visitor<'de> for Hosts<'_, W> {
     }
 }
 
-/// Replaces the values state at `path` with the old one and `fresh`
-/// taken in (see [`HostStatus::take`]); hosts not in `keep` (when given)
-/// are dropped. Written whole through a temporary file, fsynced and
-/// renamed, as every state file.
-pub fn merge_values(
+/// Writes the values state at `path` with the old one and the
+/// `incoming` statuses taken in (see [`HostStatus::take`]), fsynced, into
+/// its temporary file: the caller commits it. Hosts not in `keep` (when
+/// given) are dropped.
+pub fn stage_values(
     path: &Path,
-    fresh: BTreeMap<String, HostStatus>,
+    incoming: Incoming,
     keep: Option<HashSet<String>>,
-) -> Result<(), String> {
+) -> Result<Staged, String> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
-    crate::atomic_file::replace_with(path, |file| {
+    let fill = |file: &mut std::fs::File| {
         let mut m = Merge {
             out: BufWriter::with_capacity(1 << 16, file),
-            fresh,
+            fresh: BTreeMap::new(),
+            incoming,
             keep,
             first: true,
             error: None,
         };
-        m.out.write_all(b"{\"hosts\":{")?;
-        if let Ok(old) = std::fs::File::open(path) {
+        if let Ok(old) = std::fs::File::open(path)
+            && !read_lines(&mut m, old)
+            && let Ok(old) = std::fs::File::open(path)
+        {
             let mut de =
                 serde_json::Deserializer::from_reader(BufReader::with_capacity(1 << 16, old));
             // Broken part way: what was read is kept, as far as it went.
             let _ = Top(&mut m).deserialize(&mut de);
         }
         // Hosts the old state did not have.
+        m.fresh.extend(m.incoming.statuses.iter());
         for (key, mut status) in std::mem::take(&mut m.fresh) {
             let values = std::mem::take(&mut status.values);
             status.take(values);
@@ -151,16 +237,39 @@ pub fn merge_values(
         if let Some(e) = m.error.take() {
             return Err(e);
         }
-        m.out.write_all(b"}}")?;
+        if m.first {
+            m.out.write_all(EMPTY)?;
+        }
+        m.out.write_all(b"\n}}\n")?;
         m.out.flush()?;
         Ok(())
-    })
+    };
+    crate::atomic_file::stage_with(path, fill, true)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::master::state::{Values, load_values, save};
+
+    /// The whole merge at once: every status sent before it starts.
+    fn merge_values(
+        path: &Path,
+        fresh: BTreeMap<String, HostStatus>,
+        keep: Option<HashSet<String>>,
+    ) -> Result<(), String> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let awaited = fresh.keys().cloned().collect();
+        for sent in fresh {
+            tx.send(sent).unwrap();
+        }
+        drop(tx);
+        let incoming = Incoming {
+            statuses: rx,
+            awaited,
+        };
+        stage_values(path, incoming, keep)?.commit()
+    }
 
     fn status(polled: u64, values: &[(&str, u64, &str)]) -> HostStatus {
         HostStatus {
@@ -256,5 +365,86 @@ mod tests {
         merge_values(&path, fresh, None).unwrap();
         let got = load_values(&path);
         assert_eq!(got.hosts.keys().collect::<Vec<_>>(), vec!["g;a", "g;old"]);
+    }
+
+    #[test]
+    fn one_host_a_line_and_the_one_line_files_of_before_merge_alike() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("values.json");
+        let mut old = Values::default();
+        for (i, key) in ["g;a", "g;b", "g;c"].into_iter().enumerate() {
+            let t = 100 + i as u64;
+            old.hosts.insert(key.into(), status(t, &[("l.l", t, "1")]));
+        }
+        let mut fresh = BTreeMap::new();
+        fresh.insert("g;b".into(), status(400, &[("l.l", 400, "2")]));
+        let want = merged_in_memory(&old, &fresh, None);
+        // Written by `save`: all on one line, as every file before.
+        save(&path, &old).unwrap();
+        merge_values(&path, fresh.clone(), None).unwrap();
+        assert_eq!(load_values(&path), want);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 5, "{text}");
+        assert!(text.lines().nth(2).unwrap().starts_with(r#""g;b":{"#));
+        // Merged again from its lines: the same as from the whole state.
+        let want = merged_in_memory(&want, &fresh, None);
+        merge_values(&path, fresh.clone(), None).unwrap();
+        assert_eq!(load_values(&path), want);
+        // Nothing at all, and nothing new: still a state every reader takes.
+        std::fs::remove_file(&path).unwrap();
+        merge_values(&path, BTreeMap::new(), None).unwrap();
+        assert_eq!(load_values(&path), Values::default());
+        assert_eq!(std::fs::read(&path).unwrap(), b"{\"hosts\":{\n}}\n");
+        merge_values(&path, fresh.clone(), None).unwrap();
+        assert_eq!(load_values(&path).hosts.len(), 1);
+        // Broken at a line: the hosts before it are kept.
+        save(&path, &old).unwrap();
+        merge_values(&path, BTreeMap::new(), None).unwrap();
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.replace_range(text.find(r#""g;b""#).unwrap().., "\"g;b\":{bro\n}}\n");
+        std::fs::write(&path, text).unwrap();
+        merge_values(&path, BTreeMap::new(), None).unwrap();
+        let got = load_values(&path);
+        assert_eq!(got.hosts.keys().collect::<Vec<_>>(), vec!["g;a"]);
+    }
+
+    #[test]
+    fn the_merge_waits_for_an_awaited_host_and_keeps_one_never_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("values.json");
+        let mut old = Values::default();
+        for key in ["g;a", "g;b", "g;c"] {
+            old.hosts
+                .insert(key.into(), status(100, &[("l.l", 100, "1")]));
+        }
+        save(&path, &old).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let incoming = Incoming {
+            statuses: rx,
+            // `g;c`'s task fails: it never sends.
+            awaited: ["g;a", "g;c", "g;new"].map(String::from).into(),
+        };
+        let merging = std::thread::spawn({
+            let path = path.clone();
+            move || stage_values(&path, incoming, None)
+        });
+        // The merge cannot finish before the statuses it waits for.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(!merging.is_finished());
+        tx.send(("g;new".into(), status(400, &[("l.l", 400, "9")])))
+            .unwrap();
+        tx.send(("g;a".into(), status(400, &[("l.l", 400, "2")])))
+            .unwrap();
+        drop(tx);
+        let staged = merging.join().unwrap().unwrap();
+        // Staged, not yet in place.
+        assert_eq!(load_values(&path), old);
+        staged.commit().unwrap();
+        let got = load_values(&path);
+        assert_eq!(got.hosts["g;a"].values["l.l"], (400, "2".into()));
+        assert_eq!(got.hosts["g;a"].previous["l.l"], (100, "1".into()));
+        assert_eq!(got.hosts["g;c"], old.hosts["g;c"]);
+        assert_eq!(got.hosts["g;new"].values["l.l"], (400, "9".into()));
+        assert_eq!(got.hosts.len(), 4);
     }
 }

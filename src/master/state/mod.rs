@@ -16,7 +16,7 @@
 
 mod merge;
 
-pub use merge::merge_values;
+pub use merge::{Incoming, stage_values};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,8 @@
 //! What becomes of one host's poll: its values stored (see `sinks`), its
 //! plugins' config kept in the state file when its hash changed (files of
-//! a changed plugin tuned), and its status and last values noted for the
-//! run's values file. Nodes and the master's own numbers go through here.
+//! a changed plugin tuned); [`status`] gives its status and last values
+//! for the run's values file. Nodes and the master's own numbers go
+//! through here.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -35,10 +36,34 @@ pub struct HostResult {
     /// Existing files tuned; whether the config state was rewritten.
     pub tuned: usize,
     pub config_written: Option<bool>,
-    /// For the values state file.
-    pub status: HostStatus,
     /// Where this host's time went.
     pub phases: crate::master::update::Phases,
+}
+
+/// The status a poll leaves for the values state: whether the host
+/// answered, and each value that can be stored (a garbage value is not a
+/// "last value"). Known once the poll is planned, before it is stored.
+pub fn status(plan: &Result<HostPlan, PollError>, now: u64) -> HostStatus {
+    let mut status = HostStatus {
+        polled: now,
+        ..HostStatus::default()
+    };
+    match plan {
+        Ok(p) => {
+            status.ok = true;
+            status.answered = Some(now);
+            for f in &p.fields {
+                if let Some((t, v)) = &f.value
+                    && rrdfile::value_text(v).is_some()
+                {
+                    let key = format!("{}.{}", f.service, f.field);
+                    status.values.insert(key, (t.unwrap_or(now), v.clone()));
+                }
+            }
+        }
+        Err(e) => status.error = Some(e.to_string()),
+    }
+    status
 }
 
 /// Stores `plan` of `host` (when there are sinks: not in a dry run) and
@@ -66,30 +91,7 @@ pub async fn keep(
         tuned: 0,
         config_written: None,
         phases: Default::default(),
-        status: HostStatus {
-            polled: now,
-            ..HostStatus::default()
-        },
     };
-    match &result.plan {
-        Ok(p) => {
-            result.status.ok = true;
-            result.status.answered = Some(now);
-            // Only what could be stored: a garbage value is not a "last value".
-            for f in &p.fields {
-                if let Some((t, v)) = &f.value
-                    && rrdfile::value_text(v).is_some()
-                {
-                    let key = format!("{}.{}", f.service, f.field);
-                    result
-                        .status
-                        .values
-                        .insert(key, (t.unwrap_or(now), v.clone()));
-                }
-            }
-        }
-        Err(e) => result.status.error = Some(e.to_string()),
-    }
     if let (Some(sinks), Ok(p)) = (sinks, &mut result.plan) {
         // Taken, not copied: once stored, the run keeps only what it
         // reports, so a fleet's plans are never all held at once.
