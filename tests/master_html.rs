@@ -9,7 +9,6 @@
 //! `target/tmp/site-*.png`).
 
 use std::collections::{BTreeSet, VecDeque};
-use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -17,6 +16,7 @@ use std::time::Duration;
 
 use html5ever::tendril::TendrilSink;
 
+use crate::support::http::get;
 use crate::support::{self, OurNode};
 
 const EVIL: &str = r#"#!/bin/sh
@@ -378,25 +378,6 @@ fn a_host_gone_from_the_config_leaves_no_pages_or_graphs_behind() {
     check_site(&www);
 }
 
-/// One GET on 127.0.0.1:`port`: (status line, body).
-fn get(port: u16, path: &str) -> (String, Vec<u8>) {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    (
-        head.lines().next().unwrap().to_string(),
-        raw[split + 4..].to_vec(),
-    )
-}
-
 #[test]
 fn with_graph_strategy_cgi_serve_draws_graphs_on_demand() {
     let (dir, _node, conf) = setup("graph_strategy cgi");
@@ -421,20 +402,20 @@ fn with_graph_strategy_cgi_serve_draws_graphs_on_demand() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(up, "serve did not listen");
-    let (status, body) = get(port, "/lab/web.example/");
-    assert!(status.contains("200"), "{status}");
-    assert!(String::from_utf8_lossy(&body).contains("load-day.png"));
-    let (status, body) = get(port, "/lab/web.example/load-day.png");
-    assert!(status.contains("200"), "{status}");
-    assert!(body.starts_with(b"\x89PNG"));
+    let r = get(port, "/lab/web.example/");
+    assert_eq!(r.status, 200);
+    assert!(String::from_utf8_lossy(&r.body).contains("load-day.png"));
+    let r = get(port, "/lab/web.example/load-day.png");
+    assert_eq!(r.status, 200);
+    assert!(r.body.starts_with(b"\x89PNG"));
     assert!(is_png(&png), "drawn into htmldir");
     let drawn = std::fs::metadata(&png).unwrap().modified().unwrap();
     // No update since: served as drawn.
     let _ = get(port, "/lab/web.example/load-day.png");
     assert_eq!(std::fs::metadata(&png).unwrap().modified().unwrap(), drawn);
     for bad in ["/../../../etc/passwd", "/lab/../../munin.conf", "/.hidden"] {
-        let (status, _) = get(port, bad);
-        assert!(status.contains("404"), "{bad}: {status}");
+        let status = get(port, bad).status;
+        assert_eq!(status, 404, "{bad}");
     }
 }
 

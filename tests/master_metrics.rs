@@ -12,7 +12,6 @@
 //! `scripts/bench-metrics.sh`.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -20,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use munin_rs::master::explore::metrics;
 
+use crate::support::http::{Reply, get, get_with};
 use crate::support::{self, OurNode};
 
 /// Odd names: a COUNTER with quotes and a backslash in its help, a `U`,
@@ -89,44 +89,6 @@ impl Drop for Stopped {
     }
 }
 
-/// One GET on 127.0.0.1:`port` with `headers`: (status line, headers, body).
-fn get(port: u16, path: &str, headers: &str) -> (String, String, Vec<u8>) {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    let (status, rest) = head.split_once("\r\n").unwrap_or((&head, ""));
-    let mut body = raw[split + 4..].to_vec();
-    if rest
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        body = unchunk(&body);
-    }
-    (status.to_string(), rest.to_ascii_lowercase(), body)
-}
-
-fn unchunk(mut raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let eol = raw.windows(2).position(|w| w == b"\r\n").unwrap();
-        let size =
-            usize::from_str_radix(std::str::from_utf8(&raw[..eol]).unwrap().trim(), 16).unwrap();
-        if size == 0 {
-            return out;
-        }
-        out.extend_from_slice(&raw[eol + 2..eol + 2 + size]);
-        raw = &raw[eol + 4 + size..];
-    }
-}
-
 fn wait_listening(port: u16, what: &str) {
     let end = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -150,8 +112,8 @@ fn encode(s: &str) -> String {
 
 /// Prometheus' instant query `q`: each series' labels and value.
 fn query(port: u16, q: &str) -> Vec<(BTreeMap<String, String>, f64)> {
-    let (status, _, body) = get(port, &format!("/api/v1/query?query={}", encode(q)), "");
-    assert!(status.contains("200"), "{q}: {status}");
+    let Reply { status, body, .. } = get(port, &format!("/api/v1/query?query={}", encode(q)));
+    assert_eq!(status, 200, "{q}");
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v["status"], "success", "{v}");
     v["data"]["result"]
@@ -327,11 +289,15 @@ fn issue19_metrics_pass_promtool_and_prometheus_reads_back_the_stored_values() {
     wait_listening(port, "serve");
 
     // The text format, asked for plainly.
-    let (status, headers, body) = get(port, "/metrics", "");
-    assert!(status.contains("200"), "{status}");
+    let Reply {
+        status,
+        headers,
+        body,
+    } = get(port, "/metrics");
+    assert_eq!(status, 200);
     assert!(
-        headers.contains("content-type: text/plain; version=0.0.4"),
-        "{headers}"
+        headers["content-type"].starts_with("text/plain; version=0.0.4"),
+        "{headers:?}"
     );
     let text = String::from_utf8(body).unwrap();
     // Every stored number is there once, with its time, under its name.
@@ -408,11 +374,15 @@ fn issue19_metrics_pass_promtool_and_prometheus_reads_back_the_stored_values() {
     // OpenMetrics, asked for as Prometheus asks.
     let accept = "Accept: application/openmetrics-text;version=1.0.0,application/openmetrics-text;\
                   version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1\r\n";
-    let (status, headers, body) = get(port, "/metrics", accept);
-    assert!(status.contains("200"), "{status}");
+    let Reply {
+        status,
+        headers,
+        body,
+    } = get_with(port, "/metrics", accept);
+    assert_eq!(status, 200);
     assert!(
-        headers.contains("content-type: application/openmetrics-text; version=1.0.0"),
-        "{headers}"
+        headers["content-type"].starts_with("application/openmetrics-text; version=1.0.0"),
+        "{headers:?}"
     );
     let open = String::from_utf8(body).unwrap();
     assert!(open.ends_with("\n# EOF\n"), "{open}");
@@ -460,7 +430,7 @@ fn issue19_metrics_pass_promtool_and_prometheus_reads_back_the_stored_values() {
     // Prometheus listens before its TSDB is open and answers 503 until
     // then; /-/ready says when queries will be served.
     let ready_by = Instant::now() + Duration::from_secs(60);
-    while !get(prom, "/-/ready", "").0.contains("200") {
+    while get(prom, "/-/ready").status != 200 {
         assert!(
             Instant::now() < ready_by,
             "prometheus never became ready:\n{}",
@@ -483,7 +453,7 @@ fn issue19_metrics_pass_promtool_and_prometheus_reads_back_the_stored_values() {
         std::thread::sleep(Duration::from_millis(250));
     };
     // The scrape was whole: Prometheus says so, and nothing was rejected.
-    let (_, _, targets) = get(prom, "/api/v1/targets", "");
+    let targets = get(prom, "/api/v1/targets").body;
     let targets: serde_json::Value = serde_json::from_slice(&targets).unwrap();
     let target = &targets["data"]["activeTargets"][0];
     assert_eq!(target["health"], "up", "{target}");
@@ -520,7 +490,7 @@ fn issue19_metrics_pass_promtool_and_prometheus_reads_back_the_stored_values() {
         ])
     );
     // Nothing it read was rejected (its own counters, from its /metrics).
-    let (_, _, own) = get(prom, "/metrics", "");
+    let own = get(prom, "/metrics").body;
     let own = String::from_utf8(own).unwrap();
     for counter in [
         "prometheus_target_scrapes_sample_out_of_order_total",

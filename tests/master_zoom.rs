@@ -22,7 +22,7 @@
 //! Screenshots are kept in `target/zoom-screenshots/`.
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::os::fd::FromRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -33,6 +33,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::support::http::{Reply, get};
 use crate::support::{self, OurNode};
 
 const HOST: &str = "web.example";
@@ -376,64 +377,6 @@ fn base64(text: &str) -> Vec<u8> {
     out
 }
 
-/// One GET on 127.0.0.1:`port`: status, headers (lower-cased), body.
-fn get(port: u16, path: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let mut body = raw[split + 4..].to_vec();
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        body = unchunk(&body);
-    }
-    (status, headers, body)
-}
-
-fn unchunk(mut b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let eol = b.windows(2).position(|w| w == b"\r\n").unwrap();
-        let size = usize::from_str_radix(
-            std::str::from_utf8(&b[..eol])
-                .unwrap()
-                .split(';')
-                .next()
-                .unwrap()
-                .trim(),
-            16,
-        )
-        .unwrap();
-        if size == 0 {
-            return out;
-        }
-        out.extend_from_slice(&b[eol + 2..eol + 2 + size]);
-        b = &b[eol + 4 + size..];
-    }
-}
-
 fn header(headers: &Value, name: &str) -> u64 {
     headers[name]
         .as_str()
@@ -455,16 +398,8 @@ struct Geometry {
     image_width: f64,
 }
 
-fn geometry(headers: &[(String, String)]) -> Geometry {
-    let h = |n: &str| -> f64 {
-        headers
-            .iter()
-            .find(|(k, _)| k == n)
-            .unwrap_or_else(|| panic!("no {n} in {headers:?}"))
-            .1
-            .parse()
-            .unwrap()
-    };
+fn geometry(r: &Reply) -> Geometry {
+    let h = |n: &str| -> f64 { r.header(n).parse().unwrap() };
     Geometry {
         start: h("x-graph-start") as u64,
         end: h("x-graph-end") as u64,
@@ -668,9 +603,9 @@ fn zoom_page_drag_back_and_without_javascript() {
         src.contains("scale=2"),
         "the 2x graph on a 2x screen: {src}"
     );
-    let (status, headers, _) = get(port, src.strip_prefix(&origin).unwrap());
-    assert_eq!(status, 200);
-    let geo = geometry(&headers);
+    let r = get(port, src.strip_prefix(&origin).unwrap());
+    assert_eq!(r.status, 200);
+    let geo = geometry(&r);
     assert_eq!(geo.end - geo.start, 30 * 3600, "{geo:?}");
     b.screenshot("zoom-day.png");
 
@@ -739,10 +674,10 @@ fn zoom_page_drag_back_and_without_javascript() {
          return btoa(s); })",
     );
     let shown_png = base64(shown_png.as_str().unwrap());
-    let (status, _, direct) = get(port, png_url.strip_prefix(&origin).unwrap());
-    assert_eq!(status, 200);
+    let direct = get(port, png_url.strip_prefix(&origin).unwrap());
+    assert_eq!(direct.status, 200);
     assert!(
-        shown_png.starts_with(b"\x89PNG") && shown_png == direct,
+        shown_png.starts_with(b"\x89PNG") && shown_png == direct.body,
         "not the range's graph"
     );
     let caption = b.eval("document.querySelector('main p').textContent");

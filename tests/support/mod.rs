@@ -11,6 +11,7 @@ pub mod certs;
 pub mod client;
 pub mod fleet;
 pub mod gatherer;
+pub mod http;
 pub mod real_node;
 pub mod session;
 pub mod sshd;

@@ -10,9 +10,11 @@
 //! - `values.json`: per host its status (ok, or the error), when it was
 //!   polled, and each field's last value, one file for the whole run.
 //!
-//! Every file is replaced whole (temporary file, fsync, rename), so a run
-//! killed at any moment leaves the previous state or the new one. The
-//! values file is merged as it is read (`merge`), never held whole.
+//! Every file is replaced whole (temporary file, rename), so a run killed
+//! at any moment leaves the previous state or the new one; config files
+//! are fsynced too, the values file is not (see `merge`: it goes with the
+//! RRD files' values, which librrd never fsyncs). The values file is
+//! merged as it is read (`merge`), never held whole.
 
 mod merge;
 
