@@ -149,19 +149,25 @@ fn updates_go_through_rrdcached_and_directly_when_it_is_down() {
 /// Debian's carbon-c-relay on `port`, writing every metric it gets to `out`.
 fn carbon(dir: &Path, port: u16, out: &Path) -> Child {
     let conf = dir.join("relay.conf");
+    // TCP on loopback only: with `-p` the relay also binds UDP on the port
+    // and a socket `/tmp/.s.carbon-c-relay.<port>` it leaves behind when
+    // stopped, and when either is taken it gives up after its TCP port
+    // was already open (a run then met a refused or reset connection).
     std::fs::write(
         &conf,
         format!(
-            "cluster out file {};\nmatch * send to out stop;\n",
+            "listen type linemode 127.0.0.1:{port} proto tcp ;\n\
+             cluster out file {};\nmatch * send to out stop;\n",
             out.display()
         ),
     )
     .unwrap();
-    let child = Command::new("carbon-c-relay")
+    let log = dir.join("relay.log");
+    let mut child = Command::new("carbon-c-relay")
         .arg("-f")
         .arg(&conf)
-        .args(["-p", &port.to_string(), "-l"])
-        .arg(dir.join("relay.log"))
+        .arg("-l")
+        .arg(&log)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -169,6 +175,14 @@ fn carbon(dir: &Path, port: u16, out: &Path) -> Child {
     wait_for("carbon-c-relay to listen", || {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
     });
+    // Listening, and still there: not a relay that opened its port and
+    // then gave up.
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "carbon-c-relay exited: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
     child
 }
 

@@ -23,7 +23,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::Path;
 use std::sync::mpsc::Receiver;
 
@@ -116,8 +116,13 @@ const EMPTY: &[u8] = b"{\"hosts\":{";
 /// parse ends the reading, as a broken file does.
 fn read_lines<W: Write>(m: &mut Merge<W>, file: std::fs::File) -> bool {
     let mut lines = BufReader::with_capacity(1 << 16, file);
+    // Only as much as the opening line: a file of the old shape is one
+    // line, and is not to be read whole.
     let mut line = Vec::new();
-    if lines.read_until(b'\n', &mut line).is_err() || line != OPEN_LINE {
+    let opened = (&mut lines)
+        .take(OPEN_LINE.len() as u64)
+        .read_to_end(&mut line);
+    if opened.is_err() || line != OPEN_LINE {
         return false;
     }
     // `"key":{...}` as a one-entry object, borrowing nothing.

@@ -76,35 +76,45 @@ async fn send_all(address: String, mut rx: mpsc::Receiver<(usize, String)>) -> S
             sent.dropped += count;
             continue;
         }
-        if conn.is_none() {
-            match tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(&address)).await {
-                Ok(Ok(c)) => conn = Some(c),
-                Ok(Err(e)) => {
-                    sent.error = Some(format!("carbon {address}: {e}"));
-                    down = true;
-                }
-                Err(_) => {
-                    sent.error = Some(format!("carbon {address}: no connection within 5 s"));
-                    down = true;
-                }
-            }
+        // A connection carbon closed or reset since the last lines (a
+        // relay restarted, or one that drops a connection: seen from
+        // Debian's carbon-c-relay under load) is made anew, and a write
+        // that fails gets one new connection and the same lines again;
+        // carbon keeps one point per time, so lines that did arrive twice
+        // change nothing.
+        if conn.as_ref().is_some_and(|c| !open(c)) {
+            conn = None;
         }
-        let Some(c) = conn.as_mut() else {
-            sent.dropped += count;
-            continue;
-        };
-        match tokio::time::timeout(DRAIN, c.write_all(lines.as_bytes())).await {
-            Ok(Ok(())) => sent.values += count,
-            Ok(Err(e)) => {
-                sent.error = Some(format!("carbon {address}: {e}"));
-                sent.dropped += count;
-                // Reconnect for the next lines; one attempt per failure.
-                conn = None;
+        let mut tries = if conn.is_some() { 2 } else { 1 };
+        let outcome = loop {
+            tries -= 1;
+            if conn.is_none() {
+                match connect(&address).await {
+                    Ok(c) => conn = Some(c),
+                    Err(e) => break Err((e, true)),
+                }
             }
-            Err(_) => {
-                sent.error = Some(format!("carbon {address}: too slow, lines dropped"));
+            let c = conn.as_mut().expect("connected above");
+            match tokio::time::timeout(DRAIN, c.write_all(lines.as_bytes())).await {
+                Ok(Ok(())) => break Ok(()),
+                Ok(Err(e)) => {
+                    conn = None;
+                    if tries == 0 {
+                        break Err((format!("carbon {address}: {e}"), false));
+                    }
+                }
+                Err(_) => break Err((format!("carbon {address}: too slow, lines dropped"), true)),
+            }
+        };
+        match outcome {
+            Ok(()) => sent.values += count,
+            Err((e, stop)) => {
+                sent.error = Some(e);
                 sent.dropped += count;
-                down = true;
+                // Down or too slow: the rest of the run's lines are
+                // dropped without waiting on it again; a failed write
+                // tries a new connection with the next lines.
+                down = stop;
             }
         }
     }
@@ -112,6 +122,22 @@ async fn send_all(address: String, mut rx: mpsc::Receiver<(usize, String)>) -> S
         let _ = c.shutdown().await;
     }
     sent
+}
+
+/// Whether carbon still holds `c` open. Carbon never writes to us, so a
+/// readable end is a close or a reset: lines written into it would be
+/// taken by the kernel and lost (only the write after them fails).
+fn open(c: &TcpStream) -> bool {
+    matches!(c.try_read(&mut [0u8; 64]), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+}
+
+/// A new connection to carbon, within 5 s.
+async fn connect(address: &str) -> Result<TcpStream, String> {
+    match tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(address)).await {
+        Ok(Ok(c)) => Ok(c),
+        Ok(Err(e)) => Err(format!("carbon {address}: {e}")),
+        Err(_) => Err(format!("carbon {address}: no connection within 5 s")),
+    }
 }
 
 /// One path component: anything but `[A-Za-z0-9_-]` becomes `_`.
@@ -172,5 +198,40 @@ mod tests {
         );
         assert_eq!(value("1e3").as_deref(), Some("1000"));
         assert_eq!(value(" -0.5 ").as_deref(), Some("-0.5"));
+    }
+
+    /// A carbon that closes the connection between two batches loses
+    /// neither: the second goes on a new connection.
+    #[tokio::test]
+    async fn a_connection_carbon_closed_is_made_again_and_nothing_is_lost() {
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let carbon = Carbon::start(address);
+        assert!(carbon.send(1, "a 1 100\n".into()));
+        let (mut first, _) = listener.accept().await.unwrap();
+        let mut got = vec![0u8; 8];
+        first.read_exact(&mut got).await.unwrap();
+        assert_eq!(got, b"a 1 100\n");
+        // Closed by carbon, as a relay that drops a client.
+        drop(first);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(carbon.send(1, "b 2 100\n".into()));
+        let (mut second, _) = tokio::time::timeout(Duration::from_secs(5), listener.accept())
+            .await
+            .expect("the second batch on a new connection")
+            .unwrap();
+        let sent = carbon.finish(0).await;
+        let mut rest = String::new();
+        second.read_to_string(&mut rest).await.unwrap();
+        assert_eq!(rest, "b 2 100\n");
+        assert_eq!(
+            sent,
+            Sent {
+                values: 2,
+                dropped: 0,
+                error: None
+            }
+        );
     }
 }
