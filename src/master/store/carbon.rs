@@ -77,11 +77,10 @@ async fn send_all(address: String, mut rx: mpsc::Receiver<(usize, String)>) -> S
             continue;
         }
         // A connection carbon closed or reset since the last lines (a
-        // relay restarted, or one that drops a connection: seen from
-        // Debian's carbon-c-relay under load) is made anew, and a write
-        // that fails gets one new connection and the same lines again;
-        // carbon keeps one point per time, so lines that did arrive twice
-        // change nothing.
+        // relay restarted, an idle connection a proxy dropped) is made
+        // anew, and a write that fails gets one new connection and the
+        // same lines again; carbon keeps one point per time, so lines
+        // that did arrive twice change nothing.
         if conn.as_ref().is_some_and(|c| !open(c)) {
             conn = None;
         }
