@@ -108,8 +108,6 @@ impl<W: Write> Merge<W> {
 /// How a file of one host per line starts (the first host, if any, on
 /// the next line).
 const OPEN_LINE: &[u8] = b"{\"hosts\":{\n";
-/// An empty state, as one line.
-const EMPTY: &[u8] = b"{\"hosts\":{";
 
 /// Reads an old file of one host per line into `m`; `false` when the file
 /// is not of that shape (nothing was taken then). A line that does not
@@ -242,10 +240,10 @@ pub fn stage_values(
         if let Some(e) = m.error.take() {
             return Err(e);
         }
-        if m.first {
-            m.out.write_all(EMPTY)?;
-        }
-        m.out.write_all(b"\n}}\n")?;
+        // Closed on a line of its own: after the last host, or right
+        // after the opening line when there is none.
+        m.out.write_all(if m.first { OPEN_LINE } else { b"\n" })?;
+        m.out.write_all(b"}}\n")?;
         m.out.flush()?;
         Ok(())
     };

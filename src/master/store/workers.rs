@@ -171,6 +171,13 @@ fn encode(task: &impl Serialize) -> Option<Line> {
 
 type Request = (Line, oneshot::Sender<Result<Answer, String>>);
 
+/// Does `task` in this process, on a blocking thread.
+async fn perform_here(task: Task) -> Answer {
+    tokio::task::spawn_blocking(move || perform(&task))
+        .await
+        .unwrap_or_else(|e| Answer::Refused(e.to_string()))
+}
+
 /// The master's side: a queue of jobs served by the worker processes.
 pub struct Pool {
     queue: Option<mpsc::Sender<Request>>,
@@ -231,9 +238,7 @@ impl Pool {
         };
         match encode(&task) {
             Some(line) => self.perform_line(line, wanted).await,
-            None => tokio::task::spawn_blocking(move || perform(&task))
-                .await
-                .unwrap_or_else(|e| Answer::Refused(e.to_string())),
+            None => perform_here(task).await,
         }
     }
 
@@ -270,7 +275,9 @@ impl Pool {
         let fields = job.fields();
         let answer = match encode(&job) {
             Some(line) => self.perform_line(line, fields.len()).await,
-            None => self.perform(Task::Store(job.owned())).await,
+            // What serde cannot write for a worker, it cannot either
+            // the second time: done here at once.
+            None => perform_here(Task::Store(job.owned())).await,
         };
         let why = match answer {
             Answer::Stored(done) if done.len() == fields.len() => return done,
