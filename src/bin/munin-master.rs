@@ -52,6 +52,7 @@ fn limits_options(args: &LimitsArgs) -> limits::Options {
 fn main() -> ExitCode {
     // Keeps the exported PNG settings hook linked in (see build.rs).
     std::hint::black_box(munin_rs::master::site::pngfast::png_write_info as *const ());
+    std::hint::black_box(munin_rs::master::site::zfast::EXPORTED);
     // SAFETY: first thing in main, before any thread exists.
     unsafe { munin_rs::clock::read_timezone_once() };
     let cli = Cli::parse();

@@ -5,6 +5,7 @@
 //! - [`expressions`]: munin.conf's expression graphs (`name.expr`).
 //! - [`render`]: one PNG drawn by librrd.
 //! - [`pngfast`]: cheaper PNG encoding for librrd's graphs.
+//! - [`zfast`]: a faster deflate under those PNGs.
 //! - [`sitemap`]: where pages and graphs live; HTML escaping.
 //! - [`pages`]: the site's pages as HTML.
 //! - [`html`]: the site written incrementally, graphs on a budget.
@@ -19,3 +20,4 @@ pub mod pngfast;
 pub mod render;
 pub mod serve;
 pub mod sitemap;
+pub mod zfast;

@@ -7,7 +7,8 @@
 //! A graph is flat colour and text, where the row filters and the higher
 //! zlib levels buy little size for their time; so `munin-master` exports
 //! its own `png_write_info` (see `build.rs`), which cairo's call resolves
-//! to: it sets filter None and zlib level 1 on the stream, then calls
+//! to: it sets filter None and a low zlib level (`zfast::PNG_LEVEL`) on
+//! the stream, then calls
 //! libpng's own. Only the `munin-master` binary exports it; anywhere else
 //! libpng's defaults apply. The PNGs stay standard PNGs.
 
@@ -65,7 +66,7 @@ pub unsafe extern "C" fn png_write_info(png: *mut c_void, info: *mut c_void) {
     // when libpng reads these settings).
     unsafe {
         if let Some(level) = r.set_level {
-            level(png, 1);
+            level(png, super::zfast::PNG_LEVEL);
         }
         if let Some(filter) = r.set_filter {
             filter(png, 0, PNG_FILTER_NONE);

@@ -7,6 +7,7 @@
 //! directory (`/`, a leading `.`, NUL) is refused, never cleaned into
 //! something else.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::master::conf::Host;
@@ -56,16 +57,23 @@ pub fn sanitise_field(field: &str) -> String {
     field
         .chars()
         .enumerate()
-        .map(|(i, c)| {
-            let ok = c == '_'
-                || if i == 0 {
-                    c.is_ascii_alphabetic()
-                } else {
-                    c.is_ascii_alphanumeric()
-                };
-            if ok { c } else { '_' }
-        })
+        .map(|(i, c)| if kept(i, c) { c } else { '_' })
         .collect()
+}
+
+/// Whether Munin keeps the `i`th character `c` of a field name.
+fn kept(i: usize, c: char) -> bool {
+    c == '_'
+        || if i == 0 {
+            c.is_ascii_alphabetic()
+        } else {
+            c.is_ascii_alphanumeric()
+        }
+}
+
+/// Whether sanitising leaves `field` as it is (most names).
+fn is_sanitised(field: &str) -> bool {
+    field.chars().enumerate().all(|(i, c)| kept(i, c))
 }
 
 /// A service name as it appears in file names, or why it cannot.
@@ -91,19 +99,45 @@ pub fn rrd_path(
     field: &str,
     ds: DsType,
 ) -> Result<PathBuf, String> {
-    let mut p = dbdir.to_path_buf();
-    for g in &host.groups {
-        p.push(g);
+    Ok(ServiceFiles::new(dbdir, host, service)?.field(field, ds))
+}
+
+/// Where the files of one service of a host go: what their paths share
+/// is made once, and each field's path from it (a run makes 100,000).
+pub struct ServiceFiles {
+    /// `<dbdir>/<group>/.../<host>-<service>-`.
+    prefix: OsString,
+}
+
+impl ServiceFiles {
+    pub fn new(dbdir: &Path, host: &Host, service: &str) -> Result<ServiceFiles, String> {
+        let mut p = dbdir.to_path_buf();
+        for g in &host.groups {
+            p.push(g);
+        }
+        p.push(format!("{}-{}-", host.name, service_part(service)?));
+        Ok(ServiceFiles {
+            prefix: p.into_os_string(),
+        })
     }
-    let name = format!(
-        "{}-{}-{}-{}.rrd",
-        host.name,
-        service_part(service)?,
-        sanitise_field(field),
-        ds.letter()
-    );
-    p.push(name);
-    Ok(p)
+
+    /// The file of `field`.
+    pub fn field(&self, field: &str, ds: DsType) -> PathBuf {
+        let mut name = OsString::with_capacity(self.prefix.len() + field.len() + 6);
+        name.push(&self.prefix);
+        if is_sanitised(field) {
+            name.push(field);
+        } else {
+            name.push(sanitise_field(field));
+        }
+        name.push(match ds {
+            DsType::Gauge => "-g.rrd",
+            DsType::Counter => "-c.rrd",
+            DsType::Derive => "-d.rrd",
+            DsType::Absolute => "-a.rrd",
+        });
+        PathBuf::from(name)
+    }
 }
 
 #[cfg(test)]
@@ -133,6 +167,18 @@ mod tests {
         );
         assert_eq!(sanitise_field("1st-value.x"), "_st_value_x");
         assert_eq!(sanitise_field("_ok9"), "_ok9");
+        let files = ServiceFiles::new(Path::new("/db"), &host(), "if_eth0").unwrap();
+        for (field, ds, file) in [
+            ("rx", DsType::Derive, "h.example-if_eth0-rx-d.rrd"),
+            (
+                "1st-value.x",
+                DsType::Counter,
+                "h.example-if_eth0-_st_value_x-c.rrd",
+            ),
+            ("é", DsType::Absolute, "h.example-if_eth0-_-a.rrd"),
+        ] {
+            assert_eq!(files.field(field, ds), Path::new("/db/a/b").join(file));
+        }
         assert_eq!(DsType::parse("derive").map(DsType::letter), Some('d'));
         assert_eq!(DsType::parse("GAUGEX"), None);
     }

@@ -40,12 +40,16 @@ pub fn archive_layout(step: u64) -> Vec<(u32, u32)> {
 }
 
 /// What happened to one field's file.
+/// A worker answers one per field: what is `false` is left out.
 #[derive(Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Outcome {
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub created: bool,
     /// An existing file's min/max were changed to the config's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub tuned: bool,
     /// The value was stored.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub updated: bool,
     /// What was mended on the way, for the run's errors (the file was
     /// still created and the value stored).

@@ -169,7 +169,7 @@ fn encode(task: &impl Serialize) -> Option<Line> {
     Some(Arc::new(line))
 }
 
-type Request = (Line, oneshot::Sender<Result<Answer, String>>);
+type Request = (Line, Reply);
 
 /// Does `task` in this process, on a blocking thread.
 async fn perform_here(task: Task) -> Answer {
@@ -316,9 +316,20 @@ impl Pool {
     }
 }
 
-/// One worker's loop: takes jobs off the queue until it closes or the
-/// worker dies (its job is then answered with the error, and the master
-/// stores it itself).
+/// How many tasks a worker holds at once: the one it is doing and the
+/// next, already in its pipe. With one, a worker slept between tasks
+/// until the master had read its answer and written the next; a process
+/// that sleeps may wake on the other CPU, and librrd's `munmap` must then
+/// flush the TLB of the CPU it left too (`smp_call_function_many_cond`
+/// in a profile of the workers, absent from single-threaded `rrdtool -`).
+const IN_FLIGHT: usize = 2;
+
+type Reply = oneshot::Sender<Result<Answer, String>>;
+
+/// One worker's loop: takes tasks off the queue, up to [`IN_FLIGHT`] at
+/// once, until it closes or the worker dies (the task then being done is
+/// answered with the error, those behind it go unanswered, and the
+/// master does them itself).
 async fn work(
     i: usize,
     mut child: Child,
@@ -326,30 +337,53 @@ async fn work(
     stdout: ChildStdout,
     queue: Arc<Mutex<mpsc::Receiver<Request>>>,
 ) {
-    let mut lines = BufReader::new(stdout).lines();
-    loop {
-        let Some((job, reply)) = queue.lock().await.recv().await else {
-            break;
-        };
-        let answer = async {
-            stdin.write_all(&job).await.map_err(|e| e.to_string())?;
-            stdin.flush().await.map_err(|e| e.to_string())?;
-            let back = lines
-                .next_line()
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| "exited".to_string())?;
-            serde_json::from_str::<Answer>(&back).map_err(|e| e.to_string())
+    // The replies of the tasks written, in the order the worker answers.
+    let (sent, mut written) = mpsc::channel::<Reply>(IN_FLIGHT - 1);
+    let writer = async move {
+        // A slot is taken before the task, so a worker never holds a task
+        // it cannot start soon while another worker waits for one.
+        while let Ok(slot) = sent.reserve().await {
+            let Some((task, reply)) = queue.lock().await.recv().await else {
+                break;
+            };
+            let wrote = async {
+                stdin.write_all(&task).await?;
+                stdin.flush().await
+            }
+            .await;
+            match wrote {
+                Ok(()) => slot.send(reply),
+                Err(e) => {
+                    let _ = reply.send(Err(format!("worker {i}: {e}")));
+                    break;
+                }
+            }
         }
-        .await
-        .map_err(|e| format!("worker {i}: {e}"));
-        let failed = answer.is_err();
-        let _ = reply.send(answer);
-        if failed {
-            break;
+        // The worker reads its end of input and exits.
+        drop(stdin);
+    };
+    let reader = async move {
+        let mut lines = BufReader::new(stdout).lines();
+        while let Some(reply) = written.recv().await {
+            let answer = async {
+                let back = lines
+                    .next_line()
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| "exited".to_string())?;
+                serde_json::from_str::<Answer>(&back).map_err(|e| e.to_string())
+            }
+            .await
+            .map_err(|e| format!("worker {i}: {e}"));
+            let failed = answer.is_err();
+            let _ = reply.send(answer);
+            if failed {
+                // Dropping `written` ends the writer's next reservation.
+                break;
+            }
         }
-    }
-    drop(stdin);
+    };
+    tokio::join!(writer, reader);
     // Reaped, so no zombie outlives a long-running caller.
     let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
 }
@@ -363,6 +397,8 @@ mod tests {
         let mut f = FieldPlan::load_gauge("/x/h-load-load-g.rrd".into());
         f.value = Some((Some(1_700_000_000), "1.5".into()));
         f.earlier = vec![(1_699_999_700, "1".into())];
+        f.min = Some("0".into());
+        f.tune = true;
         let line = encode(&JobRef::Store {
             step: 300,
             now: 7,
@@ -374,7 +410,68 @@ mod tests {
             panic!("not a store task");
         };
         assert_eq!((job.step, job.now, job.prepare_only), (300, 7, true));
-        assert_eq!(job.fields, vec![f]);
+        // All a worker reads; the plugin and graph stay in the master.
+        let text = String::from_utf8(line.to_vec()).unwrap();
+        assert!(
+            !text.contains("plugin") && !text.contains("service"),
+            "{text}"
+        );
+        f.plugin = "".into();
+        f.service = "".into();
+        assert_eq!(job.fields, vec![f.clone()]);
+        // What is unset is left out, and read back as unset.
+        let bare = FieldPlan::load_gauge("/x/h-load-load-g.rrd".into());
+        let text = serde_json::to_string(&bare).unwrap();
+        assert_eq!(
+            text,
+            r#"{"field":"load","path":"/x/h-load-load-g.rrd","ds":"Gauge"}"#
+        );
+        let mut back: FieldPlan = serde_json::from_str(&text).unwrap();
+        (back.plugin, back.service) = (bare.plugin.clone(), bare.service.clone());
+        assert_eq!(back, bare);
+    }
+
+    /// A worker that dies holding tasks (the one it read, and the one
+    /// written behind it) loses none: each is stored by the master.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn tasks_a_dying_worker_held_are_stored_here() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        // Takes one task, then exits without an answer.
+        let exe = dir.path().join("dies");
+        std::fs::write(&exe, "#!/bin/sh\nhead -n 1 >/dev/null\nexit 3\n").unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let pool = Arc::new(Pool::start(exe, 1));
+        let fields: Vec<FieldPlan> = (0..4)
+            .map(|i| {
+                let mut f = FieldPlan::load_gauge(dir.path().join(format!("h{i}-load-load-g.rrd")));
+                f.value = Some((Some(1_700_000_000), format!("{i}.5")));
+                f
+            })
+            .collect();
+        let fields = Arc::new(fields);
+        let mut stores = tokio::task::JoinSet::new();
+        for i in 0..fields.len() {
+            let (pool, fields) = (pool.clone(), fields.clone());
+            stores.spawn(async move {
+                let job = JobRef::Store {
+                    step: 300,
+                    now: 1_700_000_000,
+                    fields: vec![&fields[i]],
+                    prepare_only: false,
+                };
+                pool.store(job).await
+            });
+        }
+        while let Some(done) = stores.join_next().await {
+            let done = done.unwrap();
+            assert_eq!(done.len(), 1);
+            let o = done[0].outcome.as_ref().expect("stored");
+            assert!(o.created && o.updated, "{o:?}");
+        }
+        for f in fields.iter() {
+            assert!(std::fs::metadata(&f.path).unwrap().len() > 0);
+        }
     }
 
     #[test]
