@@ -86,8 +86,13 @@ pub fn store(f: &FieldPlan, step: u64, now: u64) -> Result<Outcome, String> {
     if !f.tune && f.value.is_some() {
         match update(f, now, Outcome::default()) {
             Ok(outcome) => return Ok(outcome),
-            Err(e) if matches!(look_only(&f.path), Found::File) => return Err(e),
-            Err(_) => {}
+            Err(e) => match look(&f.path)? {
+                Found::File => return Err(e),
+                found => {
+                    let outcome = prepare_found(f, step, now, found)?;
+                    return update(f, now, outcome);
+                }
+            },
         }
     }
     let outcome = prepare(f, step, now)?;
@@ -97,12 +102,17 @@ pub fn store(f: &FieldPlan, step: u64, now: u64) -> Result<Outcome, String> {
 /// Makes the field's file ready for its values: created when missing
 /// (starting before the first of them), min/max tuned when asked.
 pub fn prepare(f: &FieldPlan, step: u64, now: u64) -> Result<Outcome, String> {
-    let fail = |what: &str, e: &dyn std::fmt::Display| format!("{}: {what}: {e}", f.path.display());
-    let mut tuned = false;
     // A file a power cut left empty (created by a run whose pages never
     // reached the disk) holds nothing and would fail every update: it is
     // set aside, named in the error, and made again.
     let found = look(&f.path)?;
+    prepare_found(f, step, now, found)
+}
+
+/// [`prepare`], `found` being what [`look`] found at the field's path.
+fn prepare_found(f: &FieldPlan, step: u64, now: u64, found: Found) -> Result<Outcome, String> {
+    let fail = |what: &str, e: &dyn std::fmt::Display| format!("{}: {what}: {e}", f.path.display());
+    let mut tuned = false;
     let created = if let Found::File = found {
         if f.tune {
             tuned = super::tune::tune(
@@ -179,14 +189,6 @@ enum Found {
     /// An empty file, moved here: what a file created without waiting for
     /// the disk looks like after a power cut.
     SetAside(std::path::PathBuf),
-}
-
-/// What `path` holds, changing nothing.
-fn look_only(path: &Path) -> Found {
-    match std::fs::metadata(path) {
-        Ok(m) if m.is_file() && m.len() > 0 => Found::File,
-        _ => Found::Missing,
-    }
 }
 
 /// Looks at `path` (one `stat`), setting an empty file aside.
@@ -267,39 +269,65 @@ fn create_file(f: &FieldPlan, step: u64, start: u64) -> Result<(), String> {
             rras.push(Archive::new(cf, 0.5, pdp, rows).map_err(|e| e.to_string())?);
         }
     }
-    if let Some(dir) = f.path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    // Made under a temporary name and renamed: librrd's create writes
+    // `<path>XXXXXX` (`mkstemp`) and renames it over `path` when whole, so
+    // a create cut short (full disk, a kill) never leaves a half file under
+    // the real name, which every later update would trip over. (A name of
+    // our own around that cost a second rename a file, and a first run
+    // spent ~9% of its samples in ext4's directory code and lock.) Not
+    // fsynced: a first run creates a gigabyte per 200 nodes, and waiting
+    // for the disk to take it made creating cost 20 times updating. The
+    // kernel writes it back within seconds; a power cut before then leaves
+    // an empty file, which the next run sets aside and makes again
+    // (`look`). librrd never fsyncs an update either.
+    let create = || {
+        // librrd's create is not safe to run from two threads at once
+        // (seen: "min must be less than max" for a valid `0:U` under
+        // concurrency), so creates take turns; updates (`rrd_update_r`)
+        // run in parallel.
+        let _turn = crate::master::librrd::turn();
+        create::create(
+            &f.path,
+            UNIX_EPOCH + Duration::from_secs(start),
+            Duration::from_secs(step),
+            true,
+            None,
+            &[] as &[&Path],
+            [&ds],
+            rras.iter(),
+        )
+        .map_err(|e| e.to_string())
+    };
+    let Some(dir) = f.path.parent() else {
+        return create();
+    };
+    if known_dir(dir) {
+        match create() {
+            Err(_) if !dir.is_dir() => {} // removed meanwhile: made again below
+            made => return made,
+        }
     }
-    // Made under a temporary name and renamed: a create cut short (full
-    // disk, a kill) never leaves a half file under the real name, which
-    // every later update would trip over. Not fsynced: a first run creates
-    // a gigabyte per 200 nodes, and waiting for the disk to take it made
-    // creating cost 20 times updating. The kernel writes it back within
-    // seconds; a power cut before then leaves an empty file, which the
-    // next run sets aside and makes again (`look`). librrd
-    // never fsyncs an update either.
-    let tmp = crate::atomic_file::temp_name(&f.path);
-    let _ = std::fs::remove_file(&tmp);
-    // librrd's create is not safe to run from two threads at once (seen:
-    // "min must be less than max" for a valid `0:U` under concurrency), so
-    // creates take turns; updates (`rrd_update_r`) run in parallel.
-    let _turn = crate::master::librrd::turn();
-    let made = create::create(
-        &tmp,
-        UNIX_EPOCH + Duration::from_secs(start),
-        Duration::from_secs(step),
-        true,
-        None,
-        &[] as &[&Path],
-        [&ds],
-        rras.iter(),
-    )
-    .map_err(|e| e.to_string())
-    .and_then(|()| std::fs::rename(&tmp, &f.path).map_err(|e| e.to_string()));
-    if made.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    made
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    create()?;
+    remember_dir(dir);
+    Ok(())
+}
+
+/// Directories this process made or found while creating files: a first
+/// run creates a hundred files in each, and asking again for each cost a
+/// `mkdir` and a `stat`. One removed meanwhile fails a create, which
+/// then makes it again.
+static DIRS: std::sync::Mutex<Option<std::collections::HashSet<std::path::PathBuf>>> =
+    std::sync::Mutex::new(None);
+
+fn known_dir(dir: &Path) -> bool {
+    let dirs = DIRS.lock().unwrap_or_else(|p| p.into_inner());
+    dirs.as_ref().is_some_and(|d| d.contains(dir))
+}
+
+fn remember_dir(dir: &Path) {
+    let mut dirs = DIRS.lock().unwrap_or_else(|p| p.into_inner());
+    dirs.get_or_insert_default().insert(dir.to_path_buf());
 }
 
 #[cfg(test)]
@@ -316,6 +344,31 @@ mod tests {
             archive_layout(60),
             vec![(1, 2880), (30, 432), (120, 540), (1440, 450)]
         );
+    }
+
+    #[test]
+    fn a_directory_removed_between_creates_is_made_again() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("group");
+        let field = |name: &str| {
+            let mut f = FieldPlan::load_gauge(dir.join(name));
+            f.value = Some((Some(1_700_000_000), "1".into()));
+            f
+        };
+        assert!(
+            store(&field("h-a-a-g.rrd"), 300, 1_700_000_000)
+                .unwrap()
+                .created
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        let o = store(&field("h-b-b-g.rrd"), 300, 1_700_000_000).unwrap();
+        assert!(o.created && o.updated, "{o:?}");
+        // librrd's own temporary name is gone once the file is whole.
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, ["h-b-b-g.rrd"]);
     }
 
     #[test]

@@ -6,8 +6,9 @@
 //! 1.1 s on two (2-vCPU VM), while two single-threaded `rrdtool -`
 //! processes did them in 0.42 s. So the master starts one worker process
 //! per CPU (`munin-master worker`, single-threaded) and hands each a
-//! host's fields at a time, as one JSON line on its stdin; the worker
-//! answers with one JSON line of outcomes. A worker that dies fails over
+//! host's fields at a time, as one JSON line on its stdin, with the next
+//! host's line already written behind it ([`IN_FLIGHT`]); the worker
+//! answers each with one JSON line of outcomes, in order. A worker that dies fails over
 //! to storing in the master itself: slower, never lost. librrd's graph
 //! keeps global state and is no more thread-safe, so the HTML step hands
 //! its graphs to the same kind of worker, a batch per line, and `serve`
