@@ -7,12 +7,12 @@
 //! processes did them in 0.42 s. So the master starts one worker process
 //! per CPU (`munin-master worker`, single-threaded) and hands each a
 //! host's fields at a time, as one JSON line on its stdin, with the next
-//! host's line already written behind it ([`IN_FLIGHT`]); the worker
-//! answers each with one JSON line of outcomes, in order. A worker that dies fails over
-//! to storing in the master itself: slower, never lost. librrd's graph
-//! keeps global state and is no more thread-safe, so the HTML step hands
-//! its graphs to the same kind of worker, a batch per line, and `serve`
-//! its any-range graphs and data exports.
+//! host's line already written behind it (`IN_FLIGHT`); the worker
+//! answers each with one JSON line of outcomes, in order. A worker that
+//! dies fails over to storing in the master itself: slower, never lost.
+//! librrd's graph keeps global state and is no more thread-safe, so the
+//! HTML step hands its graphs to the same kind of worker, a batch per
+//! line, and `serve` its any-range graphs and data exports.
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
