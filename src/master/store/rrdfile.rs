@@ -40,6 +40,7 @@ pub fn archive_layout(step: u64) -> Vec<(u32, u32)> {
 }
 
 /// What happened to one field's file.
+///
 /// A worker answers one per field: what is `false` is left out.
 #[derive(Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Outcome {
