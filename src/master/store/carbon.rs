@@ -90,7 +90,7 @@ async fn send_all(address: String, mut rx: mpsc::Receiver<(usize, String)>) -> S
             if conn.is_none() {
                 match connect(&address).await {
                     Ok(c) => conn = Some(c),
-                    Err(e) => break Err((e, true)),
+                    Err(e) => break Err(Failed::Down(e)),
                 }
             }
             let c = conn.as_mut().expect("connected above");
@@ -99,21 +99,23 @@ async fn send_all(address: String, mut rx: mpsc::Receiver<(usize, String)>) -> S
                 Ok(Err(e)) => {
                     conn = None;
                     if tries == 0 {
-                        break Err((format!("carbon {address}: {e}"), false));
+                        break Err(Failed::Write(format!("carbon {address}: {e}")));
                     }
                 }
-                Err(_) => break Err((format!("carbon {address}: too slow, lines dropped"), true)),
+                Err(_) => {
+                    break Err(Failed::Down(format!(
+                        "carbon {address}: too slow, lines dropped"
+                    )));
+                }
             }
         };
         match outcome {
             Ok(()) => sent.values += count,
-            Err((e, stop)) => {
-                sent.error = Some(e);
+            Err(failed) => {
                 sent.dropped += count;
-                // Down or too slow: the rest of the run's lines are
-                // dropped without waiting on it again; a failed write
-                // tries a new connection with the next lines.
-                down = stop;
+                down = matches!(failed, Failed::Down(_));
+                let (Failed::Down(e) | Failed::Write(e)) = failed;
+                sent.error = Some(e);
             }
         }
     }
@@ -121,6 +123,16 @@ async fn send_all(address: String, mut rx: mpsc::Receiver<(usize, String)>) -> S
         let _ = c.shutdown().await;
     }
     sent
+}
+
+/// Why a batch of lines was not sent.
+enum Failed {
+    /// No connection, or carbon too slow to take the lines: the rest of
+    /// the run's lines are dropped without waiting on it again.
+    Down(String),
+    /// A write failed on a new connection too: the next lines try
+    /// another.
+    Write(String),
 }
 
 /// Whether carbon still holds `c` open. Carbon never writes to us, so a

@@ -130,12 +130,9 @@ impl ServiceFiles {
         } else {
             name.push(sanitise_field(field));
         }
-        name.push(match ds {
-            DsType::Gauge => "-g.rrd",
-            DsType::Counter => "-c.rrd",
-            DsType::Derive => "-d.rrd",
-            DsType::Absolute => "-a.rrd",
-        });
+        name.push("-");
+        name.push(ds.letter().encode_utf8(&mut [0; 4]));
+        name.push(".rrd");
         PathBuf::from(name)
     }
 }

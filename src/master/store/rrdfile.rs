@@ -318,17 +318,16 @@ fn create_file(f: &FieldPlan, step: u64, start: u64) -> Result<(), String> {
 /// run creates a hundred files in each, and asking again for each cost a
 /// `mkdir` and a `stat`. One removed meanwhile fails a create, which
 /// then makes it again.
-static DIRS: std::sync::Mutex<Option<std::collections::HashSet<std::path::PathBuf>>> =
-    std::sync::Mutex::new(None);
+static DIRS: std::sync::Mutex<std::collections::BTreeSet<std::path::PathBuf>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
 
 fn known_dir(dir: &Path) -> bool {
-    let dirs = DIRS.lock().unwrap_or_else(|p| p.into_inner());
-    dirs.as_ref().is_some_and(|d| d.contains(dir))
+    DIRS.lock().unwrap_or_else(|p| p.into_inner()).contains(dir)
 }
 
 fn remember_dir(dir: &Path) {
     let mut dirs = DIRS.lock().unwrap_or_else(|p| p.into_inner());
-    dirs.get_or_insert_default().insert(dir.to_path_buf());
+    dirs.insert(dir.to_path_buf());
 }
 
 #[cfg(test)]
